@@ -1,0 +1,7 @@
+"""Every REST route lives under /api/v1/; each app contributes its own api/urls.py."""
+
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("accounts.api.urls")),
+]

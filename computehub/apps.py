@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class ComputehubConfig(AppConfig):
+    name = "computehub"
+    verbose_name = "ComputeHub core"

@@ -1,0 +1,23 @@
+"""Test settings: the real settings, with only what makes a suite fast and hermetic changed.
+
+The database, cache and channel layer stay real (SQLite or PostgreSQL, DB cache or Redis,
+database relay or channels-redis) so tests exercise what users run.
+"""
+
+import os
+
+from computehub.settings import *  # noqa: F403
+from computehub.settings import DATABASES, Q_CLUSTER, VAR_DIR
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+ALLOWED_HOSTS = ["*"]
+Q_CLUSTER = {**Q_CLUSTER, "sync": True}
+COMPUTEHUB_ENCRYPTION_KEYS = os.environ.get(
+    "COMPUTEHUB_ENCRYPTION_KEYS", "test1:" + "dGVzdC1rZXktMzItYnl0ZXMtZm9yLWNvbXB1dGVodWI="
+)
+
+# A file, not :memory:, so tests can start real daphne / qcluster processes on the same data.
+# One per pytest process, so parallel runs on one machine do not clobber each other.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}

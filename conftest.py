@@ -1,0 +1,50 @@
+"""Fixtures shared by every app's tests: people with each role in a team, and a stranger team."""
+
+import pytest
+from django.core.cache import cache
+from rest_framework.test import APIClient
+
+from accounts.models import Role
+from accounts.services import api_token_create, workspace_create
+from accounts.tests.factories import MembershipFactory, UserFactory
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache(request):
+    """The cache is shared and real (DB or Redis), so login rate limits would leak between tests."""
+    for name in ("transactional_db", "db"):
+        if name in request.fixturenames:
+            request.getfixturevalue(name)
+            cache.clear()
+            break
+
+
+@pytest.fixture
+def team(db):
+    """A team workspace with an admin, a developer and a viewer."""
+    admin = UserFactory(email="alice@example.com")
+    workspace = workspace_create(name="Acme ML", created_by=admin)
+    developer = MembershipFactory(workspace=workspace, role=Role.DEVELOPER, user__email="bob@example.com").user
+    viewer = MembershipFactory(workspace=workspace, role=Role.VIEWER, user__email="carol@example.com").user
+    return {"workspace": workspace, "admin": admin, "developer": developer, "viewer": viewer}
+
+
+@pytest.fixture
+def other_team(db):
+    """A workspace none of `team`'s people belong to."""
+    mallory = UserFactory(email="mallory@example.com")
+    workspace = workspace_create(name="Other Co", created_by=mallory)
+    return {"workspace": workspace, "admin": mallory}
+
+
+@pytest.fixture
+def api_client_for():
+    """An API client authenticated with a fresh Bearer token of `user` in `workspace`."""
+
+    def make(user, workspace):
+        _, raw = api_token_create(user=user, workspace=workspace, name="test")
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+        return client
+
+    return make
