@@ -7,6 +7,8 @@ from rest_framework.test import APIClient
 from accounts.models import Role
 from accounts.services import api_token_create, workspace_create
 from accounts.tests.factories import MembershipFactory, UserFactory
+from computehub.tests.live_stack import live_stack  # noqa: F401  (real daphne + qcluster, for @pytest.mark.processes)
+from computehub.tests.browser import browser_page, chromium_browser  # noqa: F401  (for @pytest.mark.browser)
 
 
 @pytest.fixture(autouse=True)
@@ -48,3 +50,32 @@ def api_client_for():
         return client
 
     return make
+
+
+@pytest.fixture
+def client_in(db):
+    """A fresh test client signed in as `user`, acting in `workspace` as if chosen in the switcher."""
+    from django.test import Client
+
+    from accounts.middleware import SESSION_KEY
+
+    def sign_in(user, workspace=None):
+        client = Client()
+        client.force_login(user)
+        if workspace is not None:
+            session = client.session
+            session[SESSION_KEY] = str(workspace.pk)
+            session.save()
+        return client
+
+    return sign_in
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """SQLite's WAL side files outlive the test database file that pytest-django removes."""
+    import os
+
+    from django.conf import settings
+
+    for leftover in settings.VAR_DIR.glob(f"test-{os.getpid()}.sqlite3*"):
+        leftover.unlink(missing_ok=True)

@@ -1,5 +1,7 @@
 """`Authorization: Bearer <token>` for the REST API."""
 
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.plumbing import build_bearer_security_scheme_object
 from rest_framework import authentication, exceptions
 
 from accounts.services import api_token_authenticate
@@ -22,3 +24,14 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
 
     def authenticate_header(self, request):
         return f'{self.keyword} realm="api"'
+
+
+class ApiTokenScheme(OpenApiAuthenticationExtension):
+    """Documents Bearer tokens in the OpenAPI schema (lives here so it registers whenever DRF
+    loads the authentication class)."""
+
+    target_class = "accounts.authentication.ApiTokenAuthentication"
+    name = "bearerAuth"
+
+    def get_security_definition(self, auto_schema):
+        return build_bearer_security_scheme_object(header_name="AUTHORIZATION", token_prefix="Bearer")

@@ -1,10 +1,10 @@
 """Reads of accounts data. Every read is scoped to a user or a workspace."""
 
-from django.db.models import QuerySet
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.http import Http404
 from django.utils import timezone
 
-from accounts.models import ApiToken, Invitation, Membership, Workspace
+from accounts.models import ApiToken, Invitation, Membership, User, Workspace
 
 
 def workspaces_for_user(*, user) -> QuerySet[Workspace]:
@@ -17,6 +17,31 @@ def workspace_get_for_user(*, user, slug: str) -> Workspace:
     if workspace is None:
         raise Http404("No such workspace.")
     return workspace
+
+
+def workspaces_with_role(*, user, only: Workspace | None = None) -> QuerySet[Workspace]:
+    """The user's workspaces, each annotated with the user's `role` there; `only` narrows the
+    list to one workspace (a Bearer token sees only the workspace it acts in)."""
+    role = Membership.objects.filter(workspace=OuterRef("pk"), user=user).values("role")[:1]
+    workspaces = workspaces_for_user(user=user).annotate(role=Subquery(role))
+    return workspaces.filter(pk=only.pk) if only is not None else workspaces
+
+
+def workspace_with_role(*, user, workspace: Workspace) -> Workspace:
+    """`workspace` re-read with the user's `role` annotated; 404 if they are not a member."""
+    found = workspaces_with_role(user=user, only=workspace).first()
+    if found is None:
+        raise Http404("No such workspace.")
+    return found
+
+
+def workspace_by_slug(*, slug: str) -> Workspace | None:
+    """Unscoped lookup for operators (management commands); requests use workspace_get_for_user."""
+    return Workspace.objects.filter(slug=slug).first()
+
+
+def user_by_email(*, email: str) -> User | None:
+    return User.objects.filter(email__iexact=(email or "").strip()).first()
 
 
 def personal_workspace_for(*, user) -> Workspace | None:

@@ -65,6 +65,16 @@ def workspace_delete(*, workspace: Workspace) -> None:
     workspace.delete()
 
 
+# --- People ---------------------------------------------------------------------------------
+
+
+def user_update(*, user, name: str):
+    """Profile edits a person makes themselves (the display name; email changes go through allauth)."""
+    user.name = (name or "").strip()[:150]
+    user.save(update_fields=["name"])
+    return user
+
+
 # --- Members --------------------------------------------------------------------------------
 
 
@@ -174,8 +184,10 @@ def invitation_from_token(token: str) -> Invitation:
     return invitation
 
 
-@transaction.atomic
-def invitation_accept(*, token: str, user) -> Membership:
+def invitation_check(*, token: str, user) -> Invitation:
+    """The invitation behind `token` if `user` may accept it now; otherwise ApplicationError says why.
+
+    The accept page calls this before showing its button, so refusals appear before the click."""
     invitation = invitation_from_token(token)
     if invitation.accepted_at is not None or invitation.expires_at <= timezone.now():
         raise ApplicationError("This invitation was already used or has expired.", code="invitation_used")
@@ -185,6 +197,14 @@ def invitation_accept(*, token: str, user) -> Membership:
             code="invitation_wrong_user",
             status=403,
         )
+    if selectors.membership_get(user=user, workspace=invitation.workspace) is not None:
+        raise ApplicationError("You are already a member of this workspace.", code="already_member")
+    return invitation
+
+
+@transaction.atomic
+def invitation_accept(*, token: str, user) -> Membership:
+    invitation = invitation_check(token=token, user=user)
     try:
         with transaction.atomic():
             membership = Membership.objects.create(workspace=invitation.workspace, user=user, role=invitation.role)
@@ -202,6 +222,12 @@ def invitation_accept(*, token: str, user) -> Membership:
 
 def invitation_revoke(*, invitation: Invitation) -> None:
     invitation.delete()
+
+
+def invitation_purge_expired() -> int:
+    """Delete unaccepted invitations whose link has expired; returns how many."""
+    deleted, _ = Invitation.objects.filter(accepted_at__isnull=True, expires_at__lte=timezone.now()).delete()
+    return deleted
 
 
 # --- API tokens ------------------------------------------------------------------------------

@@ -11,3 +11,9 @@ def invitation_send(invitation_id):
 
 def invitation_send_task(invitation_id) -> None:
     async_task("accounts.tasks.invitation_send", str(invitation_id), task_name="invitation-send")
+
+
+def purge_expired_invitations():
+    from accounts.services import invitation_purge_expired
+
+    return invitation_purge_expired()

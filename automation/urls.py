@@ -1,3 +1,9 @@
 from django.urls import path
 
-urlpatterns: list = []
+from automation import views
+
+app_name = "automation"
+
+urlpatterns = [
+    path("", views.index, name="index"),
+]

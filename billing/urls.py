@@ -1,3 +1,9 @@
 from django.urls import path
 
-urlpatterns: list = []
+from billing import views
+
+app_name = "billing"
+
+urlpatterns = [
+    path("", views.index, name="index"),
+]

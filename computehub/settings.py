@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "allauth.account",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_htmx",
     "channels",
     "django_q",
@@ -197,16 +198,24 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Swagger UI served from our own static files: no CDN, works offline.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "ENUM_NAME_OVERRIDES": {"RoleEnum": "accounts.models.Role.choices"},
 }
 
 # --- Secrets at rest -------------------------------------------------------------------------
 COMPUTEHUB_ENCRYPTION_KEYS = env.str("COMPUTEHUB_ENCRYPTION_KEYS", default="")
+# Keyed fingerprints of secrets ("is this key already connected?"); separate from the encryption
+# keys so rotating those does not change every stored fingerprint.
+COMPUTEHUB_FINGERPRINT_KEY = env.str("COMPUTEHUB_FINGERPRINT_KEY", default="")
 
 # --- Static files, i18n ----------------------------------------------------------------------
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "staticfiles"
+STATIC_ROOT.mkdir(exist_ok=True)  # WhiteNoise warns on every request while it is missing
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

@@ -7,12 +7,16 @@ database relay or channels-redis) so tests exercise what users run.
 import os
 
 from computehub.settings import *  # noqa: F403
-from computehub.settings import DATABASES, Q_CLUSTER, VAR_DIR
+from computehub.settings import DATABASES, Q_CLUSTER, STORAGES, VAR_DIR
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 ALLOWED_HOSTS = ["*"]
 Q_CLUSTER = {**Q_CLUSTER, "sync": True}
+# The test client speaks plain HTTP; test_deploy_settings checks production keeps the redirect.
+SECURE_SSL_REDIRECT = False
+# Pages render `{% static %}` without a collectstatic manifest; the live server serves app dirs.
+STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
 COMPUTEHUB_ENCRYPTION_KEYS = os.environ.get(
     "COMPUTEHUB_ENCRYPTION_KEYS", "test1:" + "dGVzdC1rZXktMzItYnl0ZXMtZm9yLWNvbXB1dGVodWI="
 )
@@ -21,3 +25,4 @@ COMPUTEHUB_ENCRYPTION_KEYS = os.environ.get(
 # One per pytest process, so parallel runs on one machine do not clobber each other.
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}
+COMPUTEHUB_FINGERPRINT_KEY = os.environ.get("COMPUTEHUB_FINGERPRINT_KEY", "Zmluz2VycHJpbnQta2V5LTMyLWJ5dGVzLWNvbXB1dGVo")

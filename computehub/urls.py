@@ -22,5 +22,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
 ]
 
+handler403 = "computehub.views.permission_denied"
 handler404 = "computehub.views.not_found"
 handler500 = "computehub.views.server_error"

@@ -1,13 +1,13 @@
 """Pages that belong to no single app: the dashboard, health, error pages."""
 
-from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
 
+from accounts.decorators import workspace_role_required
 from computehub.api.errors import error_body
 
 
-@login_required
+@workspace_role_required
 def dashboard(request):
     return render(request, "dashboard.html", {})
 
@@ -24,6 +24,13 @@ def not_found(request, exception=None):
     if _is_api(request):
         return JsonResponse(error_body("not_found", "Not found."), status=404)
     return render(request, "404.html", status=404)
+
+
+def permission_denied(request, exception=None):
+    if _is_api(request):
+        return JsonResponse(error_body("permission_denied", "You do not have permission to do this."), status=403)
+    # The decorator's message names the role needed; Django's own 403s carry none.
+    return render(request, "403.html", {"reason": str(exception or "")}, status=403)
 
 
 def server_error(request):

@@ -1,3 +1,9 @@
 from django.urls import path
 
-urlpatterns: list = []
+from deployments import views
+
+app_name = "deployments"
+
+urlpatterns = [
+    path("", views.index, name="index"),
+]

@@ -1,3 +1,9 @@
 from django.urls import path
 
-urlpatterns: list = []
+from pricing import views
+
+app_name = "pricing"
+
+urlpatterns = [
+    path("", views.index, name="index"),
+]

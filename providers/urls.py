@@ -1,3 +1,9 @@
 from django.urls import path
 
-urlpatterns: list = []
+from providers import views
+
+app_name = "providers"
+
+urlpatterns = [
+    path("", views.index, name="index"),
+]

@@ -1,6 +1,7 @@
 import io
 
 from django.conf import settings
+from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
 
 from computehub.api.errors import PayloadTooLarge
@@ -19,4 +20,8 @@ class LimitedJSONParser(JSONParser):
         body = stream.read(limit + 1) if stream is not None else b""
         if len(body) > limit:
             raise PayloadTooLarge()
-        return super().parse(io.BytesIO(body), media_type, parser_context)
+        try:
+            return super().parse(io.BytesIO(body), media_type, parser_context)
+        except RecursionError:
+            # Deeply nested arrays ("[[[[…") exhaust the decoder's stack; that is bad input, not a 500.
+            raise ParseError("JSON parse error - nested too deeply.") from None

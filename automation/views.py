@@ -1,0 +1,10 @@
+"""Pages of automation: rules, health checks, budgets, notifications."""
+
+from django.shortcuts import render
+
+from accounts.decorators import workspace_role_required
+
+
+@workspace_role_required
+def index(request):
+    return render(request, "automation/index.html")

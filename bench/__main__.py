@@ -1,0 +1,45 @@
+"""Runs benchmarks: `python -m bench` runs every bench/<name>.py, `python -m bench NAME` runs one.
+
+Each benchmark module has `run() -> dict` of flat numeric figures; they are printed and written
+to bench/results/<name>.json.
+"""
+
+import importlib
+import json
+import os
+import pkgutil
+import sys
+from pathlib import Path
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def available() -> list[str]:
+    return sorted(m.name for m in pkgutil.iter_modules([str(Path(__file__).parent)]) if not m.name.startswith("_"))
+
+
+def run_one(name: str) -> dict:
+    figures = importlib.import_module(f"bench.{name}").run()
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / f"{name}.json").write_text(json.dumps(figures, indent=2, sort_keys=True))
+    print(f"{name}: {json.dumps(figures, sort_keys=True)}")
+    return figures
+
+
+def main(argv: list[str]) -> int:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "computehub.settings")
+    names = argv or available()
+    if not names:
+        print("No benchmarks yet: add bench/<name>.py with a run() that returns its figures.")
+        return 0
+    unknown = sorted(set(names) - set(available()))
+    if unknown:
+        print(f"Unknown benchmark(s): {', '.join(unknown)}. Available: {', '.join(available())}")
+        return 2
+    for name in names:
+        run_one(name)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

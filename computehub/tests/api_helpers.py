@@ -1,0 +1,28 @@
+"""Assertions and clients shared by API tests across apps."""
+
+from rest_framework.test import APIClient
+
+from accounts.middleware import SESSION_KEY
+
+
+def assert_error(response, status: int, code: str | None = None) -> dict:
+    """The response is the shared error shape {"error": {"code", "message", "fields"}} with `status`."""
+    assert response.status_code == status, (response.status_code, response.content[:500])
+    assert response["Content-Type"].startswith("application/json"), response["Content-Type"]
+    error = response.json()["error"]
+    assert set(error) == {"code", "message", "fields"}, error
+    assert isinstance(error["message"], str) and error["message"]
+    assert isinstance(error["fields"], dict)
+    if code is not None:
+        assert error["code"] == code, error
+    return error
+
+
+def session_client(user, workspace, **kwargs) -> APIClient:
+    """A browser-like client: signed in, with `workspace` chosen in the switcher."""
+    client = APIClient(**kwargs)
+    client.force_login(user)
+    session = client.session
+    session[SESSION_KEY] = str(workspace.pk)
+    session.save()
+    return client

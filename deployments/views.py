@@ -1,0 +1,10 @@
+"""Pages of deployments: list, launch, detail."""
+
+from django.shortcuts import render
+
+from accounts.decorators import workspace_role_required
+
+
+@workspace_role_required
+def index(request):
+    return render(request, "deployments/index.html")
