@@ -57,18 +57,9 @@ def client_in(db):
     """A fresh test client signed in as `user`, acting in `workspace` as if chosen in the switcher."""
     from django.test import Client
 
-    from accounts.middleware import SESSION_KEY
+    from computehub.tests.api_helpers import signed_in
 
-    def sign_in(user, workspace=None):
-        client = Client()
-        client.force_login(user)
-        if workspace is not None:
-            session = client.session
-            session[SESSION_KEY] = str(workspace.pk)
-            session.save()
-        return client
-
-    return sign_in
+    return lambda user, workspace=None: signed_in(Client(), user, workspace)
 
 
 def pytest_sessionfinish(session, exitstatus):

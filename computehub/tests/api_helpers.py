@@ -18,11 +18,16 @@ def assert_error(response, status: int, code: str | None = None) -> dict:
     return error
 
 
-def session_client(user, workspace, **kwargs) -> APIClient:
-    """A browser-like client: signed in, with `workspace` chosen in the switcher."""
-    client = APIClient(**kwargs)
+def signed_in(client, user, workspace=None):
+    """Sign `client` in as `user`, with `workspace` chosen in the switcher when given."""
     client.force_login(user)
-    session = client.session
-    session[SESSION_KEY] = str(workspace.pk)
-    session.save()
+    if workspace is not None:
+        session = client.session
+        session[SESSION_KEY] = str(workspace.pk)
+        session.save()
     return client
+
+
+def session_client(user, workspace, **kwargs) -> APIClient:
+    """A browser-like API client: signed in, with `workspace` chosen in the switcher."""
+    return signed_in(APIClient(**kwargs), user, workspace)

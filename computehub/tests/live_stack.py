@@ -23,7 +23,7 @@ from django.conf import settings
 from django.db import connection
 from django.test import Client
 
-from accounts.middleware import SESSION_KEY
+from computehub.tests.api_helpers import signed_in
 
 BASE_DIR = Path(settings.BASE_DIR)
 VENV_BIN = Path(sys.executable).parent
@@ -63,12 +63,7 @@ def process_env() -> dict:
 
 def session_cookie(user, workspace=None) -> str:
     """A logged-in session (switcher on `workspace` if given), as a Cookie header value."""
-    client = Client()
-    client.force_login(user)
-    if workspace is not None:
-        session = client.session
-        session[SESSION_KEY] = str(workspace.pk)
-        session.save()
+    client = signed_in(Client(), user, workspace)
     return f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
 
 

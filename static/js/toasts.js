@@ -50,17 +50,26 @@
     return scheme + window.location.host + "/ws/workspace/";
   }
 
+  // Exposed as <body data-live="on|off"> so styles (and tests) can tell whether updates flow.
+  function setLive(state) {
+    document.body.setAttribute("data-live", state);
+  }
+
   var retryMs = MIN_RETRY_MS;
 
   function connect() {
     var socket = new WebSocket(socketUrl());
-    socket.addEventListener("open", function () { retryMs = MIN_RETRY_MS; });
+    socket.addEventListener("open", function () {
+      retryMs = MIN_RETRY_MS;
+      setLive("on");
+    });
     socket.addEventListener("message", function (event) {
       var data;
       try { data = JSON.parse(event.data); } catch (e) { return; }
       if (data && data.type === "toast") show(data.level, String(data.message));
     });
     socket.addEventListener("close", function (event) {
+      setLive("off");
       if (FINAL_CLOSE_CODES.indexOf(event.code) >= 0) return;
       // Jitter spreads reconnects when a server restart drops every browser at once.
       var delay = retryMs * (0.5 + Math.random() / 2);
