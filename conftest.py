@@ -9,6 +9,7 @@ from accounts.services import api_token_create, workspace_create
 from accounts.tests.factories import MembershipFactory, UserFactory
 from computehub.tests.live_stack import live_stack  # noqa: F401  (real daphne + qcluster, for @pytest.mark.processes)
 from computehub.tests.browser import browser_page, chromium_browser  # noqa: F401  (for @pytest.mark.browser)
+from providers.tests.sandbox_fixtures import _sandbox_server, sandbox  # noqa: F401  (sandbox clouds on loopback)
 
 
 @pytest.fixture(autouse=True)

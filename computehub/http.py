@@ -12,6 +12,7 @@ only; ``redact`` masks known secrets and key-looking query parameters in free te
 import asyncio
 import email.utils
 import logging
+import math
 import random
 import re
 import threading
@@ -89,6 +90,15 @@ def _install_log_redaction() -> None:
 
 # Installed at import: every client is built here, so this runs before any request is logged.
 _install_log_redaction()
+
+
+def json_body(response: httpx.Response):
+    """The decoded JSON body, or None when it is empty or not JSON: classifiers must not crash on
+    the HTML page a proxy in front of the provider answers a 502 with."""
+    try:
+        return response.json() if response.content else None
+    except ValueError:  # JSONDecodeError and UnicodeDecodeError both derive from it
+        return None
 
 
 # --- Client ------------------------------------------------------------------------------------
@@ -178,7 +188,8 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
         return None
     value = value.strip()
     try:
-        return max(0.0, float(value))
+        seconds = float(value)
+        return max(0.0, seconds) if math.isfinite(seconds) else None
     except ValueError:
         pass
     try:
@@ -234,7 +245,11 @@ class _RetryPolicy:
 
 
 def _display_url(client: httpx.AsyncClient, url: str) -> str:
-    if httpx.URL(url).is_relative_url:
+    try:
+        relative = httpx.URL(url).is_relative_url
+    except httpx.InvalidURL:
+        return "<invalid url>"
+    if relative:
         return safe_url(client.base_url).rstrip("/") + "/" + url.split("?", 1)[0].lstrip("/")
     return safe_url(url)
 
