@@ -4,6 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
+SANDBOX_PORT ?= 8001
 PYTEST_ARGS ?=
 
 .PHONY: run test bench setup migrate clean-venv
@@ -27,14 +28,17 @@ setup: $(VENV)/.installed
 	$(BIN)/python manage.py setup_schedules
 	$(BIN)/python manage.py collectstatic --noinput -v0
 
-# Web server (daphne: pages, API, WebSockets) and worker (django-q2 qcluster) together; Ctrl-C stops both.
+# Web server (daphne: pages, API, WebSockets), worker (django-q2 qcluster) and the sandbox clouds
+# together; every new workspace gets "Sandbox" provider accounts and this machine. Ctrl-C stops all.
 run: export DEBUG ?= 1
+run: export COMPUTEHUB_SANDBOX_URL ?= http://127.0.0.1:$(SANDBOX_PORT)
+run: export COMPUTEHUB_LOCAL_PROVIDER ?= 1
 run: setup
 	@echo ""
 	@echo "  ComputeHub is starting at http://$(HOST):$(PORT)/   (Ctrl-C stops it)"
 	@echo "  Sign-up verification emails are printed below (console email backend)."
 	@echo ""
-	PATH="$(CURDIR)/$(BIN):$$PATH" HOST=$(HOST) $(BIN)/honcho start -f Procfile -p $(PORT)
+	PATH="$(CURDIR)/$(BIN):$$PATH" HOST=$(HOST) SANDBOX_PORT=$(SANDBOX_PORT) $(BIN)/honcho start -f Procfile.dev -p $(PORT)
 
 test: $(VENV)/.installed-dev
 	@scripts/ensure-chromium

@@ -1,5 +1,7 @@
 """Fixtures shared by every app's tests: people with each role in a team, and a stranger team."""
 
+import logging
+
 import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
@@ -10,6 +12,41 @@ from accounts.tests.factories import MembershipFactory, UserFactory
 from computehub.tests.live_stack import live_stack  # noqa: F401  (real daphne + qcluster, for @pytest.mark.processes)
 from computehub.tests.browser import browser_page, chromium_browser  # noqa: F401  (for @pytest.mark.browser)
 from providers.tests.sandbox_fixtures import _sandbox_server, sandbox  # noqa: F401  (sandbox clouds on loopback)
+
+
+# A provider key no test may ever let reach a log (providers/tests/test_canary.py drives every flow with it).
+CANARY_KEY = "sk-CANARY-7f3a9c"
+
+
+class _CanaryHandler(logging.Handler):
+    """Formats every record, exception text included, and remembers any that carry the canary."""
+
+    def __init__(self):
+        super().__init__(level=logging.DEBUG)
+        self.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
+        self.leaks: list[str] = []
+
+    def emit(self, record):
+        try:
+            text = self.format(record)
+        except Exception as exc:  # a record that cannot format must not hide the check
+            text = f"{record.msg!r} {record.args!r} {exc!r}"
+        if CANARY_KEY in text:
+            self.leaks.append(f"{record.name}:{record.lineno} {record.levelname}")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _canary_never_logged():
+    """Fails the session if the canary key appeared in any log record (at any level)."""
+    handler, root = _CanaryHandler(), logging.getLogger()
+    previous_level = root.level
+    root.setLevel(logging.DEBUG)  # child loggers inherit it, so DEBUG records reach the handler
+    root.addHandler(handler)
+    yield handler
+    root.removeHandler(handler)
+    root.setLevel(previous_level)
+    if handler.leaks:
+        pytest.fail(f"the canary key {CANARY_KEY} appeared in log records: {handler.leaks}", pytrace=False)
 
 
 @pytest.fixture(autouse=True)

@@ -38,6 +38,9 @@ def workspace_create(*, name: str, created_by, is_personal: bool = False) -> Wor
         name=name[:80], slug=_unique_slug(name), is_personal=is_personal, created_by=created_by
     )
     Membership.objects.create(workspace=workspace, user=created_by, role=Role.ADMIN)
+    from providers.services import workspace_connect_defaults  # inside: providers imports accounts
+
+    workspace_connect_defaults(workspace=workspace)
     return workspace
 
 

@@ -4,4 +4,6 @@ from django.urls import include, path
 
 urlpatterns = [
     path("", include("accounts.api.urls")),
+    path("", include("pricing.api.urls")),
+    path("", include("providers.api.urls")),
 ]

@@ -20,4 +20,6 @@ class Recurring:
 SCHEDULES = [
     # Daily: expired invitations are useless and would only clutter the Team page's history.
     Recurring(name="accounts.purge_invitations", func="accounts.tasks.purge_expired_invitations", minutes=24 * 60),
+    # Offers go stale fast (spot prices, capacity); 5 minutes keeps provider rate limits comfortable.
+    Recurring(name="pricing.refresh_offers", func="pricing.tasks.refresh_offers", minutes=5),
 ]

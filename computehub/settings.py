@@ -205,6 +205,17 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {"RoleEnum": "accounts.models.Role.choices"},
 }
 
+# --- Providers -------------------------------------------------------------------------------
+# Root URL of the sandbox clouds (`python -m providers.sandbox`); when set, every new workspace
+# gets a clearly labelled "Sandbox" account per provider. `make run` sets it.
+COMPUTEHUB_SANDBOX_URL = env.str("COMPUTEHUB_SANDBOX_URL", default="")
+# URL prefixes a credential may use instead of the provider's real API (self-hosted gateways);
+# empty by default, so members cannot make this server call arbitrary addresses.
+COMPUTEHUB_ALLOWED_PROVIDER_URLS = env.list("COMPUTEHUB_ALLOWED_PROVIDER_URLS", default=[])
+# Lets workspaces run deployments as processes on this machine. Only for a machine you own:
+# anyone with a Developer role could run commands here. `make run` turns it on.
+COMPUTEHUB_LOCAL_PROVIDER = env.bool("COMPUTEHUB_LOCAL_PROVIDER", default=False)
+
 # --- Secrets at rest -------------------------------------------------------------------------
 COMPUTEHUB_ENCRYPTION_KEYS = env.str("COMPUTEHUB_ENCRYPTION_KEYS", default="")
 # Keyed fingerprints of secrets ("is this key already connected?"); separate from the encryption

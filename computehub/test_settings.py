@@ -26,3 +26,5 @@ COMPUTEHUB_ENCRYPTION_KEYS = os.environ.get(
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}
 COMPUTEHUB_FINGERPRINT_KEY = os.environ.get("COMPUTEHUB_FINGERPRINT_KEY", "Zmluz2VycHJpbnQta2V5LTMyLWJ5dGVzLWNvbXB1dGVo")
+# Sandbox clouds in tests listen on random loopback ports.
+COMPUTEHUB_ALLOWED_PROVIDER_URLS = ["http://127.0.0.1:"]

@@ -22,7 +22,8 @@ class Offer(models.Model):
     price_per_hour = models.FloatField(help_text="USD per hour for the whole offer.")
     price_per_gpu_hour = models.FloatField()
     price_per_tflop_hour = models.FloatField(null=True, blank=True)
-    price_per_vram_gb_hour = models.FloatField()
+    # Null for a CPU-only offer: no VRAM, so no $/GB-VRAM-hour (sorted last, like unknown TFLOPS).
+    price_per_vram_gb_hour = models.FloatField(null=True, blank=True)
     spot = models.BooleanField(default=False)
     min_bid_per_hour = models.FloatField(null=True, blank=True)
     available = models.PositiveIntegerField(null=True, blank=True)
@@ -40,6 +41,8 @@ class Offer(models.Model):
             models.Index(fields=["workspace", "gpu_model", "price_per_gpu_hour"], name="offer_ws_model_price"),
             models.Index(fields=["workspace", "price_per_tflop_hour"], name="offer_ws_tflop_price"),
             models.Index(fields=["workspace", "price_per_vram_gb_hour"], name="offer_ws_vram_price"),
+            # "availability" sort: most available first, then $/GPU-h (SQLite puts NULLs last in DESC).
+            models.Index(fields=["workspace", "-available", "price_per_gpu_hour"], name="offer_ws_available"),
         ]
 
     def __str__(self):

@@ -38,12 +38,19 @@ def _token(workspace: Workspace, scenario: Scenario):
     return api_token_create(user=scenario.subject, workspace=workspace, name="addressed")[0].pk
 
 
+def _credential(workspace: Workspace, scenario: Scenario):
+    from providers.models import ProviderCredential
+
+    return ProviderCredential.objects.create(workspace=workspace, provider="runpod", label="addressed").pk
+
+
 # URL kwarg name → value naming an object of `workspace` (the `team` fixture's workspace).
 URL_KWARGS: dict[str, Callable[[Workspace, Scenario], object]] = {
     "slug": lambda workspace, scenario: workspace.slug,
     "user_id": lambda workspace, scenario: scenario.subject.pk,
     "invitation_id": _invitation,
     "token_id": _token,
+    "credential_id": _credential,
 }
 
 # Writes a Viewer may make because they concern the caller's own things. In the viewer scenario

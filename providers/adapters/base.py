@@ -170,14 +170,16 @@ class Offer:
 
     def __post_init__(self):
         # A malformed row must be skipped by the parser, not stored as a $0 or 0-GPU offer.
-        if self.gpu_count < 1 or self.price_per_hour < 0:
+        # gpu_count 0 is a CPU-only machine (the Local provider without an NVIDIA GPU), so it has no VRAM.
+        cpu_only_with_vram = self.gpu_count == 0 and bool(self.vram_gb_per_gpu)
+        if self.gpu_count < 0 or self.price_per_hour < 0 or cpu_only_with_vram:
             raise ValueError(f"implausible offer {self.offer_id!r}: {self.gpu_count} GPUs at ${self.price_per_hour}/h")
         if self.gpu_model is None:
             object.__setattr__(self, "gpu_model", canonical_gpu(self.gpu_name_raw, vram_gb=self.vram_gb_per_gpu))
 
     @property
     def price_per_gpu_hour(self) -> float:
-        return self.price_per_hour / self.gpu_count
+        return self.price_per_hour / max(self.gpu_count, 1)
 
 
 @dataclass(frozen=True)

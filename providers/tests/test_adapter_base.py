@@ -278,9 +278,11 @@ def test_offer_rejects_implausible_rows():
                 vcpus=8, ram_gb=32, disk_gb=100)
     assert Offer(**base, gpu_count=2, price_per_hour=0.7).gpu_model == "rtx-4090"
     assert Offer(**base, gpu_count=1, price_per_hour=1, gpu_model="rtx-4090-d").gpu_model == "rtx-4090-d"
-    for count, price in ((0, 1.0), (1, -0.1)):
+    for count, price in ((0, 1.0), (-1, 1.0), (1, -0.1)):  # 0 GPUs yet 24 GB VRAM each: a broken row
         with pytest.raises(ValueError):
             Offer(**base, gpu_count=count, price_per_hour=price)
+    cpu_only = {**base, "gpu_name_raw": "CPU only", "vram_gb_per_gpu": None}
+    assert Offer(**cpu_only, gpu_count=0, price_per_hour=0).price_per_gpu_hour == 0
 
 
 def test_instance_spec_tag_and_secret_env():
@@ -304,6 +306,7 @@ def test_status_values_match_the_reference_table():
 
 @pytest.fixture
 def empty_registry(monkeypatch):
+    registry.load_adapters()  # once, into the real registry, before it is swapped out here
     monkeypatch.setattr(registry, "_ADAPTERS", {})
 
 

@@ -1,0 +1,244 @@
+"""Vast.ai through its REST API under /api/v0/ (reference/providers.md §2).
+
+Offers come from one `POST /api/v0/bundles/` search: each row is one machine (or slice) priced
+for the whole offer (`dph_total`), with a per-machine minimum interruptible bid (`min_bid`); we
+publish an on-demand and a spot Offer per row. The deployment tag travels as the instance
+`label`. Vast enforces a minimum interval between calls and answers 429 in plain text with no
+Retry-After, so we pace ourselves and retry like the official client (3 tries, short backoff).
+
+Logs need a second, unauthenticated fetch of an S3 `result_url`, which this adapter does not do
+yet, so logs are declared unsupported; metrics are fields of the instance object.
+"""
+
+import shlex
+from datetime import datetime, timezone
+
+from computehub.http import json_body
+from providers.adapters.base import (AuthError, Capabilities, CapacityError, Instance, InstanceSpec, InstanceStatus,
+                                     MetricPoint, NotFound, Offer, ProviderAdapter, ProviderError, RateLimited,
+                                     SshInfo)
+from providers.adapters.registry import register
+
+SEARCH = {"verified": {"eq": True}, "external": {"eq": False}, "rentable": {"eq": True}, "rented": {"eq": False},
+          "num_gpus": {"gte": 1}, "type": "ondemand", "order": [["dph_total", "asc"]], "limit": 1000,
+          "allocated_storage": 50}  # the CLI's defaults; dph_total prices 50 GB, our default disk
+STORAGE_GB = SEARCH["allocated_storage"]
+STATUS = {"created": InstanceStatus.STARTING, "loading": InstanceStatus.PROVISIONING,
+          "rebooting": InstanceStatus.STARTING, "restarting": InstanceStatus.STARTING,
+          "running": InstanceStatus.RUNNING, "stopped": InstanceStatus.STOPPED, "frozen": InstanceStatus.STOPPED,
+          "exited": InstanceStatus.FAILED, "unknown": InstanceStatus.FAILED, "offline": InstanceStatus.FAILED}
+GONE_CODES = ("no_such_instance", "not_found")
+METRICS = (("gpu_util_percent", "gpu_util", 100), ("gpu_temp_c", "gpu_temp", 1),
+           ("cpu_percent", "cpu_util", 100), ("memory_used_gb", "mem_usage", 1))
+
+
+@register
+class VastAdapter(ProviderAdapter):
+    kind = "vast"
+    display_name = "Vast.ai"
+    default_base_url = "https://console.vast.ai"
+    capabilities = Capabilities(provider="Vast.ai", spot=True, stop_start=True, restart=True, metrics=True, ssh=True,
+                                notes={"fetch_logs": "Vast.ai logs are fetched as a file on request; "
+                                                     "ComputeHub does not collect them yet"})
+    rate_limit = (2.0, 2)  # Vast enforces a minimum interval per endpoint; stay under it
+    max_attempts = 3  # the official client: 3 tries on 429/502/503/504, 0.15 s growing backoff
+    base_delay = 0.15
+    max_delay = 5.0
+
+    # --- transport ---------------------------------------------------------------------------
+
+    def _classify(self, response):
+        body = json_body(response)
+        code = str(body.get("error") or "") if isinstance(body, dict) else ""
+        if 200 <= response.status_code < 300 and not (isinstance(body, dict) and body.get("success") is False):
+            return None
+        if response.status_code == 429:
+            return RateLimited(None, "Vast.ai: API requests too frequent")
+        return self._error_for(response.status_code, code, body) or super()._classify(response)
+
+    def _error_for(self, status: int, code: str, body) -> Exception | None:
+        message = f"Vast.ai: {body.get('msg') or body.get('message') or code}" if isinstance(body, dict) else None
+        if code == "no_such_ask":
+            return CapacityError(message)
+        if code in GONE_CODES:
+            return NotFound(message)
+        if status in (401, 403) or code in ("invalid_user_key", "not_authorized"):
+            return AuthError()
+        if code:
+            return ProviderError(f"{code}: {message}", secrets=(self._api_key,))
+        return None
+
+    async def _json(self, method: str, url: str, **kwargs):
+        response = await self._request(method, url, **kwargs)
+        body = json_body(response)
+        if not isinstance(body, dict):
+            raise ProviderError(f"Vast.ai answered something that is not JSON: {response.text[:200]!r}",
+                                secrets=(self._api_key,))
+        return body
+
+    # --- account and offers ------------------------------------------------------------------
+
+    async def validate_credential(self) -> None:
+        body = await self._json("GET", "/api/v0/users/current/")
+        if body.get("id") is None:
+            raise AuthError()
+
+    async def list_offers(self) -> list[Offer]:
+        # A search changes nothing, so a flaky gateway's 502 may be retried.
+        rows = (await self._json("POST", "/api/v0/bundles/", json=SEARCH, idempotent=True)).get("offers")
+        if not isinstance(rows, list):
+            raise ProviderError("Vast.ai search answer has no list of offers", secrets=(self._api_key,))
+        offers = [offer for row in rows for offer in self._offers_from_row(row)]
+        if rows and not offers:
+            raise ProviderError(f"Vast.ai listed {len(rows)} offers without usable price or GPU fields",
+                                secrets=(self._api_key,))
+        return offers
+
+    def _offers_from_row(self, row) -> list[Offer]:
+        """On-demand and (when the host takes bids) spot offers for one search row."""
+        try:
+            base = dict(provider=self.kind, offer_id=str(row["id"]), region=str(row.get("geolocation") or "unknown"),
+                        gpu_name_raw=row["gpu_name"], gpu_count=int(row["num_gpus"]),
+                        vram_gb_per_gpu=round(float(row["gpu_ram"]) / 1024, 1), vcpus=_num(row.get("cpu_cores_effective")),
+                        ram_gb=_ram_gb(row), disk_gb=_num(row.get("disk_space")), available=1,
+                        reliability=_num(row.get("reliability2")), cuda_version=_text(row.get("cuda_max_good")), raw=row)
+            total = float(row["dph_total"])
+            offers = [Offer(**base, price_per_hour=total)]
+        except (KeyError, TypeError, ValueError):
+            return []
+        bid = _num(row.get("min_bid"))
+        if bid:  # gpuhunt's model: spot = min_bid + the same storage cost
+            storage = max(total - (_num(row.get("dph_base")) or total), 0.0)
+            offers.append(Offer(**base, price_per_hour=round(bid + storage, 4), spot=True, min_bid_per_hour=bid))
+        return offers
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    async def create_instance(self, spec: InstanceSpec) -> Instance:
+        body = await self._json("PUT", f"/api/v0/asks/{spec.offer_id}/", json=await self._create_body(spec))
+        contract = body.get("new_contract")
+        if not body.get("success") or contract is None:
+            raise ProviderError(f"Vast.ai create answered without an instance id: {body}", secrets=(self._api_key,))
+        return await self.get_instance(str(contract))
+
+    async def _create_body(self, spec: InstanceSpec) -> dict:
+        env = {**spec.env, **{f"-p {port}:{port}": "1" for port in spec.ports}}
+        body = {"client_id": "me", "image": spec.image, "disk": spec.disk_gb, "label": spec.tag, "env": env,
+                "runtype": "ssh", "onstart": _onstart(spec), "cancel_unavail": not spec.spot}
+        if spec.spot:
+            body["price"] = spec.bid_per_hour if spec.bid_per_hour is not None else await self._min_bid(spec.offer_id)
+        return body
+
+    async def _min_bid(self, offer_id: str) -> float:
+        query = {"id": {"eq": int(offer_id)}, "type": "bid", "allocated_storage": STORAGE_GB}
+        rows = (await self._json("POST", "/api/v0/bundles/", json=query, idempotent=True)).get("offers") or []
+        bid = _num(rows[0].get("min_bid")) if rows and isinstance(rows[0], dict) else None
+        if not bid:
+            raise CapacityError(f"Vast.ai offer {offer_id} is no longer available for bidding.")
+        return bid
+
+    async def get_instance(self, instance_id: str) -> Instance:
+        row = (await self._json("GET", f"/api/v0/instances/{instance_id}/", params={"owner": "me"})).get("instances")
+        if not isinstance(row, dict):  # Vast answers {"instances": null} for an unknown id
+            raise NotFound(f"Vast.ai has no instance {instance_id}.")
+        return _parse_instance(row)
+
+    async def list_instances(self, tag: str | None = None) -> list[Instance]:
+        rows = (await self._json("GET", "/api/v0/instances/", params={"owner": "me"})).get("instances") or []
+        instances = [_parse_instance(row) for row in rows if isinstance(row, dict)]
+        return [i for i in instances if tag is None or i.tag == tag]
+
+    async def terminate(self, instance_id: str) -> None:
+        try:
+            await self._request("DELETE", f"/api/v0/instances/{instance_id}/")
+        except NotFound:
+            pass  # no_such_instance: already destroyed is what terminate wants
+
+    async def stop(self, instance_id: str) -> None:
+        await self._request("PUT", f"/api/v0/instances/{instance_id}/", json={"state": "stopped"})
+
+    async def start(self, instance_id: str) -> None:
+        await self._request("PUT", f"/api/v0/instances/{instance_id}/", json={"state": "running"})
+
+    async def restart(self, instance_id: str) -> None:
+        await self._request("PUT", f"/api/v0/instances/reboot/{instance_id}/")
+
+    async def ssh_info(self, instance_id: str) -> SshInfo:
+        instance = await self.get_instance(instance_id)
+        if instance.status is not InstanceStatus.RUNNING or not instance.ssh_host:
+            raise NotFound(f"Vast.ai instance {instance_id} is not reachable over SSH yet "
+                           f"(status {instance.raw_status}).")
+        return SshInfo(instance.ssh_host, int(instance.ssh_port), "root")
+
+    async def fetch_metrics(self, instance_id: str) -> list[MetricPoint]:
+        row, now = (await self.get_instance(instance_id)).raw, datetime.now(timezone.utc)
+        return [MetricPoint(name, float(row[field]) * scale, now) for name, field, scale in METRICS
+                if _num(row.get(field)) is not None]
+
+
+# --- parsing helpers ------------------------------------------------------------------------------
+
+
+def _num(value) -> float | None:
+    try:
+        return float(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _text(value) -> str | None:
+    return None if value is None else str(value)
+
+
+def _ram_gb(row: dict) -> float | None:
+    """cpu_ram is MB for the whole host; a slice gets its share of cores' worth (gpuhunt)."""
+    ram, cores, effective = _num(row.get("cpu_ram")), _num(row.get("cpu_cores")), _num(row.get("cpu_cores_effective"))
+    if ram is None:
+        return None
+    share = effective / cores if cores and effective else 1.0
+    return round(ram * share / 1024, 1)
+
+
+def _onstart(spec: InstanceSpec) -> str:
+    lines = []
+    if spec.ssh_public_key:
+        lines.append(f"mkdir -p ~/.ssh && echo {shlex.quote(spec.ssh_public_key)} >> ~/.ssh/authorized_keys")
+    if spec.command:
+        lines.append(shlex.join(spec.command))
+    return "\n".join(lines)
+
+
+def _status(row: dict) -> InstanceStatus:
+    actual, intended = row.get("actual_status"), row.get("intended_status")
+    if row.get("cur_state") == "unloaded":
+        return InstanceStatus.TERMINATED
+    if actual is None:
+        return InstanceStatus.PROVISIONING
+    if actual == "created" and "oci runtime create failed" in str(row.get("status_msg") or "").lower():
+        return InstanceStatus.FAILED
+    if actual == "stopped" and row.get("is_bid") and intended == "running":
+        return InstanceStatus.PREEMPTED  # we want it running but the host stopped it: outbid
+    if actual == "running" and intended == "stopped":
+        return InstanceStatus.STOPPING
+    return STATUS.get(str(actual).lower(), InstanceStatus.UNKNOWN)
+
+
+def _ports(row: dict) -> dict[int, int]:
+    mapped = {}
+    for key, bindings in (row.get("ports") or {}).items():
+        inner, _, _ = str(key).partition("/")
+        if inner.isdigit() and bindings and str(bindings[0].get("HostPort", "")).isdigit():
+            mapped[int(inner)] = int(bindings[0]["HostPort"])
+    return mapped
+
+
+def _parse_instance(row: dict) -> Instance:
+    """SSH through Vast's proxy (`ssh_host:ssh_port`), which every instance has; SkyPilot found
+    the direct address unreliable. Direct ports stay available in ``ports``."""
+    return Instance(
+        instance_id=str(row["id"]), tag=row.get("label") or None, status=_status(row), raw_status=row.get("actual_status"),
+        public_ip=row.get("public_ipaddr"), ssh_host=row.get("ssh_host"),
+        ssh_port=int(row["ssh_port"]) if row.get("ssh_port") else None, ssh_user="root" if row.get("ssh_host") else None,
+        ports=_ports(row), price_per_hour=_num(row.get("dph_total")),
+        created_at=datetime.fromtimestamp(row["start_date"], timezone.utc) if _num(row.get("start_date")) else None,
+        raw=row)
