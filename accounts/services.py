@@ -38,10 +38,18 @@ def workspace_create(*, name: str, created_by, is_personal: bool = False) -> Wor
         name=name[:80], slug=_unique_slug(name), is_personal=is_personal, created_by=created_by
     )
     Membership.objects.create(workspace=workspace, user=created_by, role=Role.ADMIN)
-    from providers.services import workspace_connect_defaults  # inside: providers imports accounts
-
-    workspace_connect_defaults(workspace=workspace)
+    _connect_default_providers(workspace)
     return workspace
+
+
+def _connect_default_providers(workspace: Workspace) -> None:
+    """Sandbox accounts and this machine (when the operator enabled them), with offers fetched
+    right away in the worker, so a new user's Prices page fills within seconds."""
+    from pricing.services import offer_refresh_request  # inside: both apps import accounts
+    from providers.services import workspace_connect_defaults
+
+    if workspace_connect_defaults(workspace=workspace):
+        offer_refresh_request(workspace=workspace)
 
 
 def workspace_ensure_personal(*, user) -> Workspace:

@@ -36,7 +36,10 @@ class Offer(models.Model):
             models.UniqueConstraint(fields=["credential", "offer_id", "spot"], name="offer_unique_per_credential")
         ]
         indexes = [
-            models.Index(fields=["workspace", "price_per_hour"], name="offer_ws_price"),
+            # gpu_count rides along so "≥ N GPUs, cheapest first" checks it in the index: big boxes
+            # are the expensive ones, so the scan passes tens of thousands of cheaper 1-GPU entries
+            # before it has 50 matches, and without the column each one was a table lookup.
+            models.Index(fields=["workspace", "price_per_hour", "gpu_count"], name="offer_ws_price_count"),
             models.Index(fields=["workspace", "price_per_gpu_hour"], name="offer_ws_gpu_price"),
             models.Index(fields=["workspace", "gpu_model", "price_per_gpu_hour"], name="offer_ws_model_price"),
             models.Index(fields=["workspace", "price_per_tflop_hour"], name="offer_ws_tflop_price"),

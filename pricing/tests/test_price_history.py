@@ -57,6 +57,7 @@ def test_api_returns_series(team, points, api_client_for):
         ("runpod", False, 1), ("runpod", True, 1), ("vast", False, 1)
     ]  # fmt: skip
     assert body["series"][1]["points"][0]["price_per_gpu_hour"] == 1.5
+    assert [s["provider_name"] for s in body["series"]] == ["RunPod", "RunPod", "Vast.ai"]  # the chart legend
 
 
 @pytest.mark.parametrize(

@@ -112,11 +112,14 @@
       el("line", { x1: box.left, x2: box.right, y1: y, y2: y }, grid);
       el("text", { x: box.left - 8, y: y + 4, "text-anchor": "end" }, axis).textContent = "$" + value.toFixed(2);
     }
-    for (var j = 0; j <= 4; j++) {
+    var ticks = b.x1 === b.x0 ? [2] : [0, 1, 2, 3, 4];  // one refresh so far: one date, centred
+    ticks.forEach(function (j) {
       var t = b.x0 + (b.x1 - b.x0) * j / 4, date = new Date(t);
       var label = days <= 1 ? date.toTimeString().slice(0, 5) : date.toLocaleDateString(undefined, { month: "short", day: "numeric" });
-      el("text", { x: box.x(t), y: box.bottom + 18, "text-anchor": "middle" }, axis).textContent = label;
-    }
+      // The outer labels hang inwards, so the last date is not cut off at the chart's edge.
+      var anchor = j === 0 ? "start" : j === 4 ? "end" : "middle";
+      el("text", { x: box.x(t), y: box.bottom + 18, "text-anchor": anchor }, axis).textContent = label;
+    });
     el("text", { x: 12, y: box.top - 8 }, axis).textContent = "$/GPU-h";
   }
 
@@ -139,10 +142,14 @@
     var points = s.points.map(function (p) { return box.x(Date.parse(p.t)).toFixed(1) + "," + box.y(p.price_per_gpu_hour).toFixed(1); });
     var dash = s.spot ? "6 4" : "none";
     el("polyline", { points: points.join(" "), fill: "none", stroke: color, "stroke-width": 2, "stroke-dasharray": dash, "data-series": s.provider + (s.spot ? ":spot" : "") }, svg);
+    // A dot per refresh, so a series with a single refresh so far (a new workspace) still shows.
+    s.points.forEach(function (p) {
+      el("circle", { cx: box.x(Date.parse(p.t)), cy: box.y(p.price_per_gpu_hour), r: 3, fill: color }, svg);
+    });
     var item = document.createElement("li");
     var swatch = el("svg", { width: 22, height: 8 }, item);
     el("line", { x1: 0, x2: 22, y1: 4, y2: 4, stroke: color, "stroke-width": 2, "stroke-dasharray": dash }, swatch);
-    item.appendChild(document.createTextNode(s.provider + (s.spot ? " (spot)" : " (on-demand)")));
+    item.appendChild(document.createTextNode((s.provider_name || s.provider) + (s.spot ? " (spot)" : " (on-demand)")));
     legend.appendChild(item);
   }
 
