@@ -4,7 +4,6 @@ from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
-from django.core.exceptions import ValidationError
 
 from accounts import selectors
 from accounts.middleware import SESSION_KEY
@@ -17,37 +16,26 @@ CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
 
 
-def _requested_workspace(*, slug: str | None, session) -> Workspace | None:
-    """`?workspace=<slug>` if given, else the one chosen in the session's switcher."""
-    if slug:
-        return Workspace.objects.filter(slug=slug).first()
-    chosen = session.get(SESSION_KEY) if session is not None else None
-    if not chosen:
-        return None
-    try:
-        return Workspace.objects.filter(pk=chosen).first()
-    except ValidationError:  # a session value that is not a UUID
-        return None
-
-
 @database_sync_to_async
 def _workspace_for(*, user, slug: str | None, session) -> Workspace | None:
     """The workspace this connection may watch, or None when `user` is not a member of it.
 
-    No choice yet (a session that has not loaded a page) means the personal workspace, as on pages.
+    `?workspace=<slug>` if given, else the one chosen in the session's switcher; no choice yet (a
+    session that has not loaded a page) means the personal workspace, as on pages. A choice that
+    is not the user's is refused rather than replaced, so the browser learns it (4403).
     """
-    workspace = _requested_workspace(slug=slug, session=session)
-    if workspace is None and not slug:
-        workspace = selectors.personal_workspace_for(user=user)
-    if selectors.membership_get(user=user, workspace=workspace) is None:
-        return None
-    return workspace
+    chosen = session.get(SESSION_KEY) if session is not None else None
+    if slug or chosen:
+        return selectors.workspace_for_member(user=user, slug=slug, workspace_id=None if slug else chosen)
+    return selectors.personal_workspace_for(user=user)
 
 
 class WorkspaceConsumer(AsyncJsonWebsocketConsumer):
-    """`/ws/workspace/`: toasts for one workspace. Membership is checked once, at connect."""
+    """`/ws/workspace/`: toasts for one workspace. Membership is checked at connect; a later
+    removal (or the workspace's deletion) arrives as a `membership.revoked` event and closes."""
 
     group = None
+    user_id = None
 
     async def connect(self):
         refusal = await self._join_workspace()
@@ -67,6 +55,7 @@ class WorkspaceConsumer(AsyncJsonWebsocketConsumer):
         workspace = await _workspace_for(user=user, slug=slug, session=self.scope.get("session"))
         if workspace is None:
             return CLOSE_FORBIDDEN
+        self.user_id = str(user.pk)
         self.group = realtime.workspace_group(workspace.id)
         await realtime.group_join(self.group, self.channel_name)
         return None
@@ -74,6 +63,15 @@ class WorkspaceConsumer(AsyncJsonWebsocketConsumer):
     async def disconnect(self, code):
         if self.group is not None:
             await realtime.group_leave(self.group, self.channel_name)
+
+    async def membership_revoked(self, event):
+        """Close this user's socket once they are no longer a member; events for others go by."""
+        if event.get("user_id") != self.user_id:
+            return
+        # Leave first, so nothing published between now and the close still reaches them.
+        await realtime.group_leave(self.group, self.channel_name)
+        self.group = None
+        await self.close(code=CLOSE_FORBIDDEN)
 
     async def toast(self, event):
         await self.send_json({"type": "toast", "level": event.get("level", "info"), "message": event["message"]})

@@ -73,6 +73,12 @@ class Workspace(models.Model):
 
     class Meta:
         ordering = ["-is_personal", "name"]
+        constraints = [
+            # Two concurrent first requests must not both create one (see workspace_ensure_personal).
+            models.UniqueConstraint(
+                fields=["created_by"], condition=models.Q(is_personal=True), name="workspace_one_personal_per_user"
+            )
+        ]
 
     def __str__(self):
         return self.name

@@ -1,5 +1,6 @@
 """Reads of accounts data. Every read is scoped to a user or a workspace."""
 
+from django.core.exceptions import ValidationError
 from django.db.models import OuterRef, QuerySet, Subquery
 from django.http import Http404
 from django.utils import timezone
@@ -17,6 +18,18 @@ def workspace_get_for_user(*, user, slug: str) -> Workspace:
     if workspace is None:
         raise Http404("No such workspace.")
     return workspace
+
+
+def workspace_for_member(*, user, slug: str | None = None, workspace_id=None) -> Workspace | None:
+    """The workspace named by `slug` or `workspace_id` if `user` is a member, else None (a caller
+    such as a WebSocket turns None into its own refusal rather than a 404 page)."""
+    if not slug and not workspace_id:
+        return None
+    workspaces = workspaces_for_user(user=user)
+    try:
+        return workspaces.filter(slug=slug).first() if slug else workspaces.filter(pk=workspace_id).first()
+    except ValidationError:  # an id that is not a UUID (for example a stale session value)
+        return None
 
 
 def workspaces_with_role(*, user, only: Workspace | None = None) -> QuerySet[Workspace]:

@@ -58,7 +58,16 @@ def workspace_ensure_personal(*, user) -> Workspace:
     if existing is not None:
         return existing
     label = (user.name or user.email.split("@")[0]).strip() or "Personal"
-    return workspace_create(name=f"{label}'s workspace", created_by=user, is_personal=True)
+    try:
+        # A savepoint: two first requests can both pass the check above; the unique constraint
+        # (one personal workspace per user) refuses the second, which then uses the first's.
+        with transaction.atomic():
+            return workspace_create(name=f"{label}'s workspace", created_by=user, is_personal=True)
+    except IntegrityError:
+        existing = selectors.personal_workspace_for(user=user)
+        if existing is None:  # some other constraint failed (a slug race): not ours to hide
+            raise
+        return existing
 
 
 def workspace_update(*, workspace: Workspace, name: str) -> Workspace:
@@ -70,10 +79,20 @@ def workspace_update(*, workspace: Workspace, name: str) -> Workspace:
     return workspace
 
 
+@transaction.atomic
 def workspace_delete(*, workspace: Workspace) -> None:
     if workspace.is_personal:
         raise ApplicationError("A personal workspace cannot be deleted.", code="personal_workspace")
+    member_ids = list(selectors.memberships_for_workspace(workspace=workspace).values_list("user_id", flat=True))
+    workspace_id = workspace.pk
     workspace.delete()
+    for user_id in member_ids:
+        _close_sockets_on_commit(workspace_id=workspace_id, user_id=user_id)
+
+
+def _close_sockets_on_commit(*, workspace_id, user_id) -> None:
+    """Open sockets were authorised at connect; once the membership is gone, close them."""
+    transaction.on_commit(lambda: realtime.publish_membership_revoked(workspace_id=workspace_id, user_id=user_id))
 
 
 # --- People ---------------------------------------------------------------------------------
@@ -122,6 +141,7 @@ def membership_remove(*, membership: Membership) -> None:
         revoked_at=timezone.now()
     )
     membership.delete()
+    _close_sockets_on_commit(workspace_id=membership.workspace_id, user_id=membership.user_id)
 
 
 # --- Invitations -----------------------------------------------------------------------------
@@ -213,9 +233,20 @@ def invitation_check(*, token: str, user) -> Invitation:
     return invitation
 
 
+def _lock_invitation(invitation: Invitation) -> Invitation:
+    """Hold the invitation's row until commit, so a revoke cannot delete it under the accept
+    (saving a deleted row would fail with a 500); if it went already, say so."""
+    locked = Invitation.objects.select_for_update().filter(pk=invitation.pk).select_related("workspace").first()
+    if locked is None:
+        raise ApplicationError("This invitation was withdrawn.", code="invitation_invalid")
+    if locked.accepted_at is not None:
+        raise ApplicationError("This invitation was already used or has expired.", code="invitation_used")
+    return locked
+
+
 @transaction.atomic
 def invitation_accept(*, token: str, user) -> Membership:
-    invitation = invitation_check(token=token, user=user)
+    invitation = _lock_invitation(invitation_check(token=token, user=user))
     try:
         with transaction.atomic():
             membership = Membership.objects.create(workspace=invitation.workspace, user=user, role=invitation.role)

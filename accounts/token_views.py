@@ -6,6 +6,7 @@ the session or a flash message, so it exists only in that one response.
 
 from django.contrib import messages
 from django.shortcuts import redirect
+from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_POST
 
 from accounts import selectors, services
@@ -35,7 +36,9 @@ def tokens(request):
     )
     if not ok:
         return _tokens_page(request, form=form, status=422)
-    return _tokens_page(request, raw_token=created[1], status=201)
+    response = _tokens_page(request, raw_token=created[1], status=201)
+    add_never_cache_headers(response)  # the raw token must not outlive this one response in any cache
+    return response
 
 
 @require_POST

@@ -54,6 +54,14 @@ def publish_workspace_toast(*, workspace_id, message: str, level: str = "info") 
     publish(workspace_group(workspace_id), {"type": "toast", "level": level, "message": message})
 
 
+def publish_membership_revoked(*, workspace_id, user_id) -> None:
+    """Tell `user_id`'s open sockets on this workspace to close: membership is checked at connect,
+    so without this a removed member would keep receiving the workspace's events. Goes to the
+    whole group (consumers are not addressed per user); each consumer ignores other users' events.
+    Call from `transaction.on_commit`, so a rolled-back removal closes nothing."""
+    publish(workspace_group(workspace_id), {"type": "membership.revoked", "user_id": str(user_id)})
+
+
 async def group_join(group: str, channel_name: str) -> None:
     """Called by a consumer once it has decided the connection may see `group`."""
     await get_channel_layer().group_add(group, channel_name)

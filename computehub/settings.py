@@ -186,6 +186,8 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PAGINATION_CLASS": "computehub.api.pagination.Pagination",
     "EXCEPTION_HANDLER": "computehub.api.errors.exception_handler",
+    # Scopes used by views that set `throttle_scope` (ScopedRateThrottle); other views are unthrottled.
+    "DEFAULT_THROTTLE_RATES": {"refresh": "10/min"},
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
@@ -216,6 +218,8 @@ COMPUTEHUB_ALLOWED_PROVIDER_URLS = env.list("COMPUTEHUB_ALLOWED_PROVIDER_URLS", 
 # Lets workspaces run deployments as processes on this machine. Only for a machine you own:
 # anyone with a Developer role could run commands here. `make run` turns it on.
 COMPUTEHUB_LOCAL_PROVIDER = env.bool("COMPUTEHUB_LOCAL_PROVIDER", default=False)
+# Provider calls in flight at once during an offer refresh (the 5-minute job spans every workspace).
+COMPUTEHUB_REFRESH_CONCURRENCY = env.int("COMPUTEHUB_REFRESH_CONCURRENCY", default=16)
 
 # --- Secrets at rest -------------------------------------------------------------------------
 COMPUTEHUB_ENCRYPTION_KEYS = env.str("COMPUTEHUB_ENCRYPTION_KEYS", default="")

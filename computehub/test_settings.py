@@ -26,5 +26,6 @@ COMPUTEHUB_ENCRYPTION_KEYS = os.environ.get(
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}
 COMPUTEHUB_FINGERPRINT_KEY = os.environ.get("COMPUTEHUB_FINGERPRINT_KEY", "Zmluz2VycHJpbnQta2V5LTMyLWJ5dGVzLWNvbXB1dGVo")
-# Sandbox clouds in tests listen on random loopback ports.
-COMPUTEHUB_ALLOWED_PROVIDER_URLS = ["http://127.0.0.1:"]
+# A fixed gateway for connect tests; tests against sandbox clouds on random loopback ports set
+# COMPUTEHUB_SANDBOX_URL to that sandbox (the allowlist compares ports exactly).
+COMPUTEHUB_ALLOWED_PROVIDER_URLS = ["http://127.0.0.1:9/"]

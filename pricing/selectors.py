@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from pricing.filters import OfferFilters
 from pricing.models import Offer, PricePoint
-from providers.models import ProviderCredential
+from providers.adapters import Capabilities, adapter_class
 
 _SORTS = {
     "price": (F("price_per_hour").asc(),),
@@ -170,11 +170,13 @@ def history_gpu_models(*, workspace) -> list[str]:
     return sorted(models)
 
 
-# --- Provider status ---------------------------------------------------------------------------
+# --- Providers ---------------------------------------------------------------------------------
 
 
-def provider_accounts(*, workspace) -> QuerySet[ProviderCredential]:
-    """Connected provider accounts with their refresh health, for the status strip."""
-    return ProviderCredential.objects.filter(workspace=workspace).only(
-        "id", "provider", "label", "is_sandbox", "refreshed_at", "refresh_error", "refresh_failed_at"
-    )
+def provider_capabilities(kind: str) -> Capabilities | None:
+    """What the provider's adapter can do, for the compare drawer; None while no adapter is
+    registered for that kind (an offer can outlive its adapter)."""
+    try:
+        return adapter_class(kind).capabilities
+    except KeyError:
+        return None

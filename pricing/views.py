@@ -2,7 +2,8 @@
 compare drawer, the deploy placeholder and "Refresh now".
 
 Views only translate HTTP: the query is parsed by pricing.filters (shared with the API), reads
-come from pricing.selectors, and refreshing is enqueued for the worker by dotted path.
+come from pricing.selectors (and providers.selectors for accounts), and "Refresh now" goes
+through pricing.services.offer_refresh_request, as the API's does.
 """
 
 from dataclasses import dataclass, field
@@ -14,16 +15,16 @@ from django.http import HttpResponseBadRequest, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST, require_safe
-from django_q.tasks import async_task
 
 from accounts.decorators import workspace_role_required
 from accounts.models import Role
 from computehub import htmx
-from pricing import selectors
+from pricing import selectors, services
 from pricing.api.history import history_payload
 from pricing.filters import SORT_CHOICES, OfferFilters, OfferSearchSerializer
 from pricing.gpu_specs import GPU_SPECS
 from providers.models import ProviderKind
+from providers.selectors import credentials_for_workspace
 
 PAGE_SIZE = 25
 MAX_COMPARE = 4
@@ -31,7 +32,7 @@ MAX_COMPARE = 4
 # should still open. The API, which scripts call, refuses them instead.
 FILTER_FIELDS = tuple(name for name in OfferSearchSerializer().fields if name != "limit")
 HISTORY_RANGES = ((1, "24h"), (7, "7d"), (30, "30d"))
-REFRESH_TASK = "pricing.tasks.refresh_offers_for_workspace"
+ALREADY_REFRESHING = "A refresh is already under way. New offers appear in a minute or so."
 
 
 @dataclass
@@ -93,7 +94,7 @@ def _page_context(request, search: Search) -> dict:
     history_models = selectors.history_gpu_models(workspace=workspace)
     history_gpu = _history_default(search.filters, history_models)
     return {
-        "accounts": selectors.provider_accounts(workspace=workspace),
+        "accounts": credentials_for_workspace(workspace=workspace),
         "can_refresh": request.membership.allows(Role.DEVELOPER),
         "gpu_groups": _gpu_groups(),
         "providers": ProviderKind.choices,
@@ -166,17 +167,7 @@ def compare(request):
 
 
 def _compare_column(offer) -> dict:
-    return {"offer": offer, "spec": offer.spec, "capabilities": _capabilities(offer.provider)}
-
-
-def _capabilities(kind: str):
-    """What the provider's adapter can do; None while no adapter is registered for that kind."""
-    from providers.adapters import adapter_class  # importing registers every adapter module
-
-    try:
-        return adapter_class(kind).capabilities
-    except KeyError:
-        return None
+    return {"offer": offer, "spec": offer.spec, "capabilities": selectors.provider_capabilities(offer.provider)}
 
 
 @require_safe
@@ -189,9 +180,12 @@ def offer_deploy(request, offer_id: int):
 @require_POST
 @workspace_role_required
 def refresh(request):
-    """Developers and Admins may ask every connected cloud for fresh offers now (Viewers get 403)."""
-    async_task(REFRESH_TASK, str(request.workspace.pk))
-    messages.success(request, "Refreshing prices from every connected provider. New offers appear in a minute or so.")
+    """Developers and Admins may ask every connected cloud for fresh offers now (Viewers get 403);
+    a click while a refresh was queued moments ago queues nothing more."""
+    if services.offer_refresh_request(workspace=request.workspace):
+        messages.success(request, "Refreshing prices from every connected provider. New offers appear in a minute or so.")
+    else:
+        messages.info(request, ALREADY_REFRESHING)
     if htmx.is_partial(request):
         return htmx.render_fragment(request, None)
     return redirect("pricing:index")

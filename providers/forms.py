@@ -3,11 +3,13 @@ refused form re-rendered with errors does not put the key into the page."""
 
 from django import forms
 
-from providers.adapters import adapter_class, all_kinds
+from providers.adapters import adapter_class
+from providers.services import connectable_kinds
 
 
 def _provider_choices() -> list[tuple[str, str]]:
-    return [(kind, adapter_class(kind).display_name) for kind in all_kinds()]
+    """Never "This machine": it runs commands on the server, so only the operator turns it on."""
+    return [(kind, adapter_class(kind).display_name) for kind in connectable_kinds()]
 
 
 class ConnectForm(forms.Form):

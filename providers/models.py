@@ -54,3 +54,13 @@ class ProviderCredential(models.Model):
     @property
     def is_stale(self) -> bool:
         return bool(self.refresh_error)
+
+
+def provider_display_name(kind: str) -> str:
+    """The name people know a provider by: its adapter's, else the kind's label, else the kind."""
+    from providers.adapters import adapter_class  # late: loading the adapters imports their modules
+
+    try:
+        return adapter_class(kind).display_name
+    except KeyError:
+        return ProviderKind(kind).label if kind in ProviderKind.values else kind

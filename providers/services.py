@@ -8,8 +8,8 @@ exceptions raised here never contain the key (tests/test_canary.py proves it).
 import asyncio
 import logging
 import secrets
+import uuid
 from collections import Counter
-from urllib.parse import urlsplit
 
 from asgiref.sync import async_to_sync
 from django.conf import settings
@@ -22,7 +22,8 @@ from computehub.errors import ApplicationError
 from computehub.http import redact
 from providers.adapters import (AuthError, ProviderAdapter, ProviderErrorBase, ProviderUnavailable, RateLimited,
                                 adapter_class, all_kinds)
-from providers.models import ProviderCredential, ProviderKind
+from providers import url_allowlist
+from providers.models import ProviderCredential, ProviderKind, provider_display_name
 
 logger = logging.getLogger(__name__)
 
@@ -47,8 +48,21 @@ def credential_secret(credential: ProviderCredential) -> str:
     return crypto.decrypt(credential.secret, aad=credential_aad(credential))
 
 
+class ProviderDisabled(Exception):
+    """The credential's provider is switched off on this server (e.g. "This machine" while
+    COMPUTEHUB_LOCAL_PROVIDER is off). The message says so plainly; callers show it."""
+
+
+def local_provider_enabled() -> bool:
+    return bool(getattr(settings, "COMPUTEHUB_LOCAL_PROVIDER", False))
+
+
 def credential_adapter(credential: ProviderCredential, *, transport=None) -> ProviderAdapter:
-    """An adapter acting with this credential's key, against its base URL (sandbox or real)."""
+    """An adapter acting with this credential's key, against its base URL (sandbox or real).
+    Raises ProviderDisabled for a "This machine" credential while the local provider is off: the
+    row may predate the setting being turned off, and must not keep running commands here."""
+    if credential.provider == ProviderKind.LOCAL and not local_provider_enabled():
+        raise ProviderDisabled("This machine is disabled on this server (COMPUTEHUB_LOCAL_PROVIDER is off).")
     cls = adapter_class(credential.provider)
     return cls(credential_secret(credential), base_url=credential.base_url or None, transport=transport)
 
@@ -60,14 +74,20 @@ def sandbox_enabled() -> bool:
 # --- Connect ---------------------------------------------------------------------------------
 
 
-def provider_display_name(kind: str) -> str:
-    try:
-        return adapter_class(kind).display_name
-    except KeyError:
-        return ProviderKind(kind).label if kind in ProviderKind.values else kind
+def connectable_kinds() -> list[str]:
+    """What a member may connect with a key. "This machine" is not among them: it runs commands
+    on the server itself, so only workspace_connect_defaults creates it, and only when the
+    operator turned COMPUTEHUB_LOCAL_PROVIDER on."""
+    return [kind for kind in all_kinds() if kind != ProviderKind.LOCAL]
 
 
 def _adapter_class_or_refuse(provider: str) -> type[ProviderAdapter]:
+    if provider == ProviderKind.LOCAL:
+        raise ApplicationError(
+            "This machine cannot be connected by hand: an operator turns it on for every workspace "
+            "with COMPUTEHUB_LOCAL_PROVIDER.",
+            fields={"provider": ["Choose one of the supported clouds."]},
+        )
     if provider not in all_kinds():
         raise ApplicationError(
             f"ComputeHub cannot connect to {provider!r}: there is no adapter for it.",
@@ -76,33 +96,24 @@ def _adapter_class_or_refuse(provider: str) -> type[ProviderAdapter]:
     return adapter_class(provider)
 
 
-def _clean_base_url(base_url: str) -> str:
-    """Only for sandboxes and self-hosted gateways; a scheme other than http(s) is refused so the
-    server never opens file:, ftp: or similar URLs on a member's behalf."""
+def _clean_base_url(base_url: str, provider: str) -> str:
+    """Only for sandboxes and self-hosted gateways, and only under an allowed prefix (see
+    providers/url_allowlist.py): otherwise any Admin could make this server call internal
+    addresses with a key (SSRF)."""
     base_url = (base_url or "").strip().rstrip("/")
     if not base_url:
         return ""
-    parts = urlsplit(base_url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ApplicationError("The base URL must be an http:// or https:// address.",
-                               fields={"base_url": ["Use an http:// or https:// URL."]})
-    if not any(base_url.startswith(prefix) for prefix in allowed_base_url_prefixes()):
-        # Otherwise any Admin could make this server call internal addresses (SSRF).
+    try:
+        allowed = url_allowlist.is_allowed(base_url, provider)
+    except url_allowlist.UrlRefused as exc:
+        raise ApplicationError(str(exc), fields={"base_url": [str(exc)]}) from None
+    if not allowed:
         raise ApplicationError(
             "Custom API addresses are not enabled on this server. An operator can allow them with "
             "COMPUTEHUB_ALLOWED_PROVIDER_URLS.",
             fields={"base_url": ["This address is not on the server's allowlist."]},
         )
     return base_url
-
-
-def allowed_base_url_prefixes() -> list[str]:
-    """Where a credential may point instead of the provider's real API: the sandbox clouds and
-    the gateways an operator listed."""
-    prefixes = list(settings.COMPUTEHUB_ALLOWED_PROVIDER_URLS)
-    if settings.COMPUTEHUB_SANDBOX_URL:
-        prefixes.append(settings.COMPUTEHUB_SANDBOX_URL.rstrip("/") + "/")
-    return prefixes
 
 
 def _refuse_duplicate(*, workspace, provider: str, fingerprint: str) -> None:
@@ -166,7 +177,7 @@ def credential_create(*, workspace, provider: str, api_key: str, label: str, cre
         raise ApplicationError("Paste the API key from the provider's console.",
                                fields={"api_key": ["This field is required."]})
     cls = _adapter_class_or_refuse(provider)
-    base_url = _clean_base_url(base_url)
+    base_url = _clean_base_url(base_url, provider)
     fingerprint = crypto.fingerprint(api_key)
     _refuse_duplicate(workspace=workspace, provider=provider, fingerprint=fingerprint)
     _check_with_provider(cls, api_key, base_url)
@@ -190,7 +201,7 @@ def credential_delete(*, credential: ProviderCredential) -> None:
 
 
 def _remote_kinds() -> list[str]:
-    return [kind for kind in all_kinds() if kind != ProviderKind.LOCAL]
+    return connectable_kinds()
 
 
 @sensitive_variables("key")
@@ -218,10 +229,22 @@ def workspace_connect_defaults(*, workspace) -> list[ProviderCredential]:
     if sandbox_enabled():
         created += [_sandbox_credential(workspace, kind) for kind in _remote_kinds()
                     if (kind, SANDBOX_LABEL) not in existing]
-    if getattr(settings, "COMPUTEHUB_LOCAL_PROVIDER", False) and (ProviderKind.LOCAL, LOCAL_LABEL) not in existing:
-        created.append(ProviderCredential.objects.create(workspace=workspace, provider=ProviderKind.LOCAL,
-                                                         label=LOCAL_LABEL, secret=""))
+    if local_provider_enabled() and (ProviderKind.LOCAL, LOCAL_LABEL) not in existing:
+        created.append(_local_credential(workspace))
     return created
+
+
+@sensitive_variables("key")
+def _local_credential(workspace) -> ProviderCredential:
+    """The machine needs no key, but each Local credential gets a random one: LocalAdapter keeps
+    its instances under a folder named from the key's fingerprint, so two workspaces never see
+    (or stop) each other's processes."""
+    key = f"local-{uuid.uuid4().hex}"
+    credential = ProviderCredential(workspace=workspace, provider=ProviderKind.LOCAL, label=LOCAL_LABEL,
+                                    last4=crypto.last4(key), fingerprint=crypto.fingerprint(key))
+    credential.secret = crypto.encrypt(key, aad=credential_aad(credential))
+    credential.save(force_insert=True)
+    return credential
 
 
 # --- Key rotation ----------------------------------------------------------------------------
@@ -245,7 +268,7 @@ def _kid_or_unknown(token: str) -> str:
 
 
 def credential_key_counts() -> dict[str, int]:
-    """How many stored secrets each key id encrypts (empty secrets, e.g. "This machine", excluded)."""
+    """How many stored secrets each key id encrypts (empty secrets excluded)."""
     secrets_ = ProviderCredential.objects.exclude(secret="").values_list("secret", flat=True).iterator()
     return dict(Counter(_kid_or_unknown(token) for token in secrets_))
 

@@ -14,6 +14,7 @@ from computehub import htmx
 from computehub.forms import submit_form
 from providers import selectors, services
 from providers.forms import ConnectForm
+from providers.models import provider_display_name
 from providers.selectors import CAPABILITY_ACTIONS
 
 ADMIN_WRITES = {"write_role": Role.ADMIN}
@@ -45,7 +46,7 @@ def connect(request):
     if not ok:
         return htmx.render_page(request, "providers/index.html", _context(request, form),
                                 partial="providers/partials/connect_form.html", status=422)
-    messages.success(request, f"Connected {services.provider_display_name(credential.provider)} account “{credential.label}”.")
+    messages.success(request, f"Connected {provider_display_name(credential.provider)} account “{credential.label}”.")
     return htmx.redirect(request, reverse("providers:index"))
 
 

@@ -4,8 +4,10 @@ Views only translate HTTP: WorkspaceRolePermission has resolved `request.workspa
 the role before a handler runs; reads come from selectors, writes from services.
 """
 
+from django.utils.cache import add_never_cache_headers
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
 from accounts import selectors, services
@@ -15,6 +17,9 @@ from computehub.api.permissions import acting_workspace
 from computehub.api.schema import READ_ERRORS, WRITE_ERRORS, error_responses
 from computehub.api.views import WorkspaceAPIView
 
+SESSION_ONLY_MESSAGE = "Create tokens and workspaces from a signed-in browser session."
+
+
 def _no_content() -> Response:
     return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -22,6 +27,20 @@ def _no_content() -> Response:
 def _token_workspace(request):
     """A Bearer token acts in one workspace and must not reveal the others."""
     return request.auth.workspace if isinstance(request.auth, ApiToken) else None
+
+
+def _require_browser_session(request) -> None:
+    """A token acts in its own workspace only (DESIGN §5). If it could create tokens or
+    workspaces, a leaked one could mint successors that outlive its revocation. Called before
+    the body is read, so a refused caller learns nothing from input validation."""
+    if isinstance(request.auth, ApiToken):
+        raise PermissionDenied(SESSION_ONLY_MESSAGE)
+
+
+def _not_cached(response: Response) -> Response:
+    """For responses carrying a raw token: no browser or proxy cache may keep a copy."""
+    add_never_cache_headers(response)
+    return response
 
 
 # --- me/ ------------------------------------------------------------------------------------
@@ -63,7 +82,8 @@ class MeApi(WorkspaceAPIView):
 
 
 class WorkspaceListApi(WorkspaceAPIView):
-    """Lists the caller's workspaces; anyone may create a team (they become its Admin)."""
+    """Lists the caller's workspaces; anyone signed in with a browser session may create a team
+    (they become its Admin)."""
 
     workspace_scoped = False
     serializer_class = s.WorkspaceWriteSerializer
@@ -79,9 +99,11 @@ class WorkspaceListApi(WorkspaceAPIView):
     @extend_schema(
         operation_id="workspaces_create",
         request=s.WorkspaceWriteSerializer,
-        responses={201: s.WorkspaceSerializer, **error_responses(400, 401, 413, 415)},
+        description="Needs a browser session: an API token gets 403.",
+        responses={201: s.WorkspaceSerializer, **error_responses(400, 401, 403, 413, 415)},
     )
     def post(self, request):
+        _require_browser_session(request)
         workspace = services.workspace_create(name=self.valid_input()["name"], created_by=request.user)
         workspace = selectors.workspace_with_role(user=request.user, workspace=workspace)
         return Response(s.WorkspaceSerializer(workspace).data, status=status.HTTP_201_CREATED)
@@ -229,7 +251,7 @@ class InvitationDetailApi(WorkspaceAPIView):
 
 class TokenListApi(WorkspaceAPIView):
     """Your own tokens in the workspace you act in. Any role may hold tokens: a Viewer's token
-    can only read, because it carries the Viewer's role."""
+    can only read, because it carries the Viewer's role. Creating one needs a browser session."""
 
     write_role = Role.VIEWER
     serializer_class = s.TokenCreateSerializer
@@ -243,14 +265,16 @@ class TokenListApi(WorkspaceAPIView):
 
     @extend_schema(
         operation_id="tokens_create",
+        description="Needs a browser session: an API token gets 403. The raw token is in this response only.",
         request=s.TokenCreateSerializer,
         responses={201: s.TokenCreatedSerializer, **error_responses(*WRITE_ERRORS)},
     )
     def post(self, request):
+        _require_browser_session(request)
         name = self.valid_input()["name"]
         token, raw = services.api_token_create(user=request.user, workspace=request.workspace, name=name)
         data = s.TokenCreatedSerializer(token, context={"raw_token": raw}).data
-        return Response(data, status=status.HTTP_201_CREATED)
+        return _not_cached(Response(data, status=status.HTTP_201_CREATED))
 
 
 class TokenDetailApi(WorkspaceAPIView):

@@ -40,8 +40,8 @@ def test_workspace_list_shows_callers_workspaces_with_role(team, other_team):
     assert roles == {personal.slug: "admin", team["workspace"].slug: "viewer", other_team["workspace"].slug: "developer"}
 
 
-def test_create_workspace_makes_caller_admin(team, api_client_for):
-    response = api_client_for(team["viewer"], team["workspace"]).post(WORKSPACES, {"name": "Side Project"}, format="json")
+def test_create_workspace_makes_caller_admin(team):
+    response = session_client(team["viewer"], team["workspace"]).post(WORKSPACES, {"name": "Side Project"}, format="json")
     assert response.status_code == 201
     body = response.json()
     assert (body["name"], body["role"], body["is_personal"]) == ("Side Project", "admin", False)
@@ -49,8 +49,8 @@ def test_create_workspace_makes_caller_admin(team, api_client_for):
     assert Membership.objects.get(workspace=workspace).user == team["viewer"]
 
 
-def test_create_workspace_requires_a_name(team, api_client_for):
-    client = api_client_for(team["admin"], team["workspace"])
+def test_create_workspace_requires_a_name(team):
+    client = session_client(team["admin"], team["workspace"])
     before = Workspace.objects.count()
     assert assert_error(client.post(WORKSPACES, {"name": "   "}, format="json"), 400)["fields"]["name"]
     assert assert_error(client.post(WORKSPACES, {}, format="json"), 400)["fields"]["name"]

@@ -126,3 +126,24 @@ def test_every_page_fits_a_phone_and_the_menu_works(browser_page, live_server):
 
 def _overflow(page) -> int:
     return page.evaluate("document.documentElement.scrollWidth")
+
+
+def test_one_toast_renderer_for_scripts_and_htmx_errors(browser_page, live_server):
+    """toasts.js is the only renderer: window.ComputeHub.toast whitelists the level and writes text,
+    and app.js's HTMX refusal toasts go through it (on signed-out pages too, without a socket)."""
+    page = browser_page
+    page.goto(live_server.url + "/accounts/login/")
+    page.evaluate("() => window.ComputeHub.toast('info x-injected', '<b>not bold</b>')")
+    made = page.locator("#toasts .toast").last
+    assert made.get_attribute("class") == "toast toast--info" and made.get_attribute("role") == "status"
+    assert made.locator("p").inner_text() == "<b>not bold</b>"
+
+    page.evaluate(
+        "() => document.dispatchEvent(new CustomEvent('htmx:responseError', {detail: {xhr: {status: 403}}}))"
+    )
+    refused = page.locator("#toasts .toast--error", has_text="You don't have permission to do that.")
+    refused.wait_for()
+    assert refused.get_attribute("role") == "alert"
+    refused.get_by_role("button", name="Dismiss").click()
+    refused.wait_for(state="detached")
+    assert page.evaluate("document.body.getAttribute('data-live')") is None  # no socket when signed out

@@ -8,7 +8,8 @@ from channels.testing import WebsocketCommunicator
 from django.db import connections
 
 from accounts.consumers import CLOSE_FORBIDDEN, CLOSE_UNAUTHENTICATED
-from accounts.services import invitation_create
+from accounts.models import Membership
+from accounts.services import invitation_create, membership_remove, workspace_delete
 from computehub import realtime
 from computehub.asgi import application
 from computehub.channel_layer import DatabaseChannelLayer
@@ -112,3 +113,31 @@ async def test_invitation_sent_in_a_task_shows_a_toast(team):
     toast = await communicator.receive_json_from(timeout=5)
     assert toast == {"type": "toast", "level": "info", "message": "Invitation email sent to dana@example.com."}
     await communicator.disconnect()
+
+
+async def test_removed_member_is_closed_with_4403_and_the_others_stay(team):
+    """Membership is re-checked by event: removal closes that person's sockets at once."""
+    removed_cookie = await sync_to_async(session_cookie)(team["developer"], workspace=team["workspace"])
+    staying_cookie = await sync_to_async(session_cookie)(team["viewer"], workspace=team["workspace"])
+    removed, _ = await open_socket(removed_cookie)
+    staying, _ = await open_socket(staying_cookie)
+
+    membership = await sync_to_async(Membership.objects.get)(workspace=team["workspace"], user=team["developer"])
+    await sync_to_async(membership_remove)(membership=membership)
+
+    closed = await removed.receive_output(timeout=5)
+    assert closed == {"type": "websocket.close", "code": CLOSE_FORBIDDEN}
+    await sync_to_async(realtime.publish_workspace_toast)(workspace_id=team["workspace"].id, message="Still on.")
+    assert (await staying.receive_json_from(timeout=5))["message"] == "Still on."
+    assert await removed.receive_nothing(timeout=0.3)  # nothing more reaches the removed member
+    await staying.disconnect()
+
+
+async def test_deleting_a_workspace_closes_every_members_socket(team):
+    cookies = [
+        await sync_to_async(session_cookie)(team[who], workspace=team["workspace"]) for who in ("admin", "viewer")
+    ]
+    sockets = [(await open_socket(cookie))[0] for cookie in cookies]
+    await sync_to_async(workspace_delete)(workspace=team["workspace"])
+    for socket in sockets:
+        assert await socket.receive_output(timeout=5) == {"type": "websocket.close", "code": CLOSE_FORBIDDEN}

@@ -17,6 +17,7 @@ def test_any_role_creates_a_token_and_sees_the_raw_value_once(client_in, team, w
     client = client_in(team[who], team["workspace"])
     response = client.post(reverse("tokens"), {"name": "CI pipeline"})
     assert response.status_code == 201
+    assert "no-store" in response["Cache-Control"]  # the raw token must not linger in a cache
     html = response.content.decode()
     raw = RAW_TOKEN.search(html).group(0)
     assert "It is shown only this once" in html

@@ -1,6 +1,7 @@
 """One JSON error shape for every API failure: {"error": {"code", "message", "fields"}}."""
 
 import logging
+import math
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -57,7 +58,7 @@ def exception_handler(exc, context):
     if getattr(exc, "auth_header", None):
         headers["WWW-Authenticate"] = exc.auth_header
     if getattr(exc, "wait", None):
-        headers["Retry-After"] = str(int(exc.wait))
+        headers["Retry-After"] = str(math.ceil(exc.wait))  # whole seconds, never "0" while still throttled
     if isinstance(exc, exceptions.ValidationError):
         body = error_body("validation_error", VALIDATION_MESSAGE, _field_errors(exc.detail))
     else:

@@ -3,7 +3,8 @@
 For each route and each method its view implements, with Bearer tokens and with sessions:
 (a) anonymous callers get 401 with the shared error shape and a WWW-Authenticate header;
 (b) an Admin of another workspace addressing `team`'s objects gets 404 (routes with URL kwargs);
-(c) a Viewer writing to their own workspace gets 403, except the allowlisted own-things writes.
+(c) a Viewer writing to their own workspace gets 403, except the allowlisted own-things writes
+    (of which the session-only ones are 403 for a Bearer token too).
 A new endpoint is covered as soon as it is routed; a new URL kwarg must be registered below.
 """
 
@@ -57,11 +58,15 @@ URL_KWARGS: dict[str, Callable[[Workspace, Scenario], object]] = {
 # `user_id` and `token_id` name the Viewer and the Viewer's token, so these are not escalations.
 VIEWER_MAY_WRITE = {
     ("api-me", "patch"),  # editing their own profile
-    ("api-workspace-list", "post"),  # creating a new workspace (they become its Admin)
-    ("api-token-list", "post"),  # a token carries the Viewer's role, so it can only read
+    ("api-workspace-list", "post"),  # creating a new workspace (they become its Admin); session only
+    ("api-token-list", "post"),  # a token carries the Viewer's role, so it can only read; session only
     ("api-token-detail", "delete"),  # revoking their own token
     ("api-member-detail", "delete"),  # leaving the workspace (DELETE of themselves)
 }
+
+# Writes that need a browser session: a token must not mint successors or new workspaces, so any
+# Bearer caller (whatever its role) gets 403 for these.
+SESSION_ONLY_WRITES = {("api-workspace-list", "post"), ("api-token-list", "post")}
 
 
 def _url(route: ApiRoute, workspace: Workspace, scenario: Scenario) -> str:
@@ -97,9 +102,10 @@ def _check_stranger(route, method, team, stranger):
     assert_error(_call(stranger, method, url), 404)
 
 
-def _check_viewer_write(route, method, team, viewer):
+def _check_viewer_write(route, method, team, viewer, auth):
     response = _call(viewer, method, _url(route, team["workspace"], Scenario("viewer", team["viewer"])))
-    if (route.name, method) in VIEWER_MAY_WRITE:
+    allowed = VIEWER_MAY_WRITE if auth == "session" else VIEWER_MAY_WRITE - SESSION_ONLY_WRITES
+    if (route.name, method) in allowed:
         # Input may still be refused (the body is empty), but not the caller.
         assert response.status_code not in (401, 403, 404) and response.status_code < 500, response.content
     else:
@@ -116,7 +122,7 @@ def test_every_api_route_guards_access(route, auth, team, other_team, api_client
         if route.kwargs:
             _check_stranger(route, method, team, stranger)
         if method in WRITE_METHODS:
-            _check_viewer_write(route, method, team, viewer)
+            _check_viewer_write(route, method, team, viewer, auth)
 
 
 def test_walk_sees_every_route_with_a_name_and_a_view():
@@ -130,3 +136,4 @@ def test_walk_sees_every_route_with_a_name_and_a_view():
 def test_viewer_allowlist_names_real_routes_and_methods():
     implemented = {(route.name, method) for route in ROUTES for method in route.methods}
     assert VIEWER_MAY_WRITE <= implemented, VIEWER_MAY_WRITE - implemented
+    assert SESSION_ONLY_WRITES <= VIEWER_MAY_WRITE, SESSION_ONLY_WRITES - VIEWER_MAY_WRITE

@@ -16,7 +16,7 @@ from computehub.api.views import WorkspaceAPIView
 from pricing import selectors
 from pricing.filters import OfferSearchSerializer, parse_offer_filters
 from pricing.gpu_specs import GPU_SPECS
-from providers.models import ProviderKind
+from providers.models import provider_display_name
 
 HISTORY_DAYS = (1, 7, 30)
 
@@ -45,10 +45,6 @@ class PriceHistorySerializer(serializers.Serializer):
     series = SeriesSerializer(many=True)
 
 
-def _provider_name(kind: str) -> str:
-    return ProviderKind(kind).label if kind in ProviderKind.values else kind
-
-
 def history_payload(*, workspace, gpu_model: str, days: int) -> dict:
     """The JSON the chart draws; shared by the API and the page's embedded first render."""
     series = selectors.price_history(workspace=workspace, gpu_model=gpu_model, days=days)
@@ -56,7 +52,7 @@ def history_payload(*, workspace, gpu_model: str, days: int) -> dict:
         "gpu": gpu_model,
         "days": days,
         "series": [
-            {"provider": s.provider, "provider_name": _provider_name(s.provider), "spot": s.spot, "points": [{"t": t, "price_per_gpu_hour": p} for t, p in s.points]}
+            {"provider": s.provider, "provider_name": provider_display_name(s.provider), "spot": s.spot, "points": [{"t": t, "price_per_gpu_hour": p} for t, p in s.points]}
             for s in series
         ],
     }

@@ -25,7 +25,10 @@ class OfferSerializer(serializers.ModelSerializer):
 
 
 class RefreshQueuedSerializer(serializers.Serializer):
-    status = serializers.CharField(help_text='"queued": the refresh runs in the background; a toast says when it is done.')
+    status = serializers.ChoiceField(
+        choices=["queued", "already_queued"],
+        help_text='"queued": the refresh runs in the background; a toast says when it is done. '
+        '"already_queued": one was queued for this workspace in the last 30 seconds; nothing more was queued.')
 
 
 class GpuSpecSerializer(serializers.Serializer):

@@ -1,10 +1,12 @@
 """The offers search, "Refresh now" and the GPU spec table. Views only translate HTTP: filters
 are parsed by pricing.filters, reads come from selectors, the refresh from services."""
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
 
+from computehub.api.errors import ErrorSerializer
 from computehub.api.pagination import Pagination
 from computehub.api.schema import READ_ERRORS, error_responses
 from computehub.api.views import WorkspaceAPIView
@@ -38,18 +40,32 @@ class OfferListApi(WorkspaceAPIView):
         return self.paginated(offers, s.OfferSerializer)
 
 
+REFRESH_THROTTLED = OpenApiResponse(
+    ErrorSerializer, description="Too many refresh requests from you (`REST_FRAMEWORK` rate `refresh`); "
+    "retry after the number of seconds in the `Retry-After` header.")
+
+
 class OfferRefreshApi(WorkspaceAPIView):
-    """Developers and Admins may ask for fresh prices; Viewers wait for the 5-minute refresh."""
+    """Developers and Admins may ask for fresh prices; Viewers wait for the 5-minute refresh.
+    At most one refresh per workspace is queued per 30 s (the service decides), and each caller
+    is throttled besides, so a script in a loop cannot hammer the endpoint."""
+
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "refresh"
 
     @extend_schema(
         operation_id="offers_refresh",
         summary="Refresh this workspace's offers now",
+        description="202 either way: `queued` when this call queued a refresh, `already_queued` when one "
+        "was queued for this workspace in the last 30 seconds (nothing more is queued).",
         request=None,
-        responses={202: s.RefreshQueuedSerializer, **error_responses(401, 403, 404)},
+        parameters=[OpenApiParameter("Retry-After", int, OpenApiParameter.HEADER, response=[429],
+                                     description="Seconds to wait before asking again.")],
+        responses={202: s.RefreshQueuedSerializer, **error_responses(401, 403, 404), 429: REFRESH_THROTTLED},
     )
     def post(self, request):
-        services.offer_refresh_request(workspace=request.workspace)
-        return Response({"status": "queued"}, status=status.HTTP_202_ACCEPTED)
+        queued = services.offer_refresh_request(workspace=request.workspace)
+        return Response({"status": "queued" if queued else "already_queued"}, status=status.HTTP_202_ACCEPTED)
 
 
 class GpuListApi(WorkspaceAPIView):

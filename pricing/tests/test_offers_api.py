@@ -81,6 +81,36 @@ def test_refresh_now_is_queued_for_developers(team, api_client_for, monkeypatch,
     assert queued == [("pricing.tasks.refresh_offers_for_workspace", team["workspace"].pk)]
 
 
+def test_a_second_refresh_within_30_s_is_not_queued_again(team, api_client_for, monkeypatch,
+                                                          django_capture_on_commit_callbacks):
+    queued = []
+    monkeypatch.setattr("pricing.tasks.async_task", lambda *args, **kw: queued.append(args))
+    developer, admin = (api_client_for(team[role], team["workspace"]) for role in ("developer", "admin"))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert developer.post(REFRESH, format="json").json() == {"status": "queued"}
+        again = admin.post(REFRESH, format="json")  # per workspace, whoever asks
+    assert again.status_code == 202 and again.json() == {"status": "already_queued"}
+    assert len(queued) == 1
+
+
+def test_refresh_calls_are_throttled_in_the_shared_error_shape(team, api_client_for, monkeypatch):
+    monkeypatch.setattr("pricing.tasks.async_task", lambda *args, **kw: None)
+    developer = api_client_for(team["developer"], team["workspace"])
+    statuses = [developer.post(REFRESH, format="json").status_code for _ in range(10)]
+    assert statuses == [202] * 10  # the "refresh" rate: 10/min
+    response = developer.post(REFRESH, format="json")
+    assert_error(response, 429, "throttled")
+    assert 1 <= int(response["Retry-After"]) <= 60
+
+
+def test_the_schema_documents_both_refresh_answers_and_the_429():
+    from drf_spectacular.generators import SchemaGenerator
+
+    operation = SchemaGenerator().get_schema(request=None, public=True)["paths"]["/api/v1/offers/refresh/"]["post"]
+    assert "429" in operation["responses"] and "Retry-After" in operation["responses"]["429"]["headers"]
+    assert "already_queued" in str(operation["responses"]["202"]) or "already_queued" in operation["description"]
+
+
 def test_viewers_cannot_ask_for_a_refresh(viewer, monkeypatch):
     monkeypatch.setattr("pricing.tasks.async_task", lambda *args, **kw: pytest.fail("queued for a viewer"))
     assert_error(viewer.post(REFRESH, format="json"), 403, "permission_denied")

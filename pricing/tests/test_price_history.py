@@ -60,6 +60,14 @@ def test_api_returns_series(team, points, api_client_for):
     assert [s["provider_name"] for s in body["series"]] == ["RunPod", "RunPod", "Vast.ai"]  # the chart legend
 
 
+def test_the_legend_names_providers_as_every_other_page_does(team, api_client_for):
+    from providers.adapters import adapter_class
+
+    _point(team["workspace"], "lambda", False, 1, 1.0)
+    body = api_client_for(team["viewer"], team["workspace"]).get("/api/v1/price-history/?gpu=h100-sxm").json()
+    assert [s["provider_name"] for s in body["series"]] == [adapter_class("lambda").display_name]
+
+
 @pytest.mark.parametrize(
     "query,field", [("?days=7", "gpu"), ("?gpu=h100-sxm&days=3", "days"), ("?gpu=nope", "gpu"), ("?gpu=h100-sxm&x=1", "x")]
 )

@@ -201,17 +201,38 @@ def test_deploy_placeholder_shows_the_offer_and_hides_other_workspaces(team, oth
 
 
 def test_viewer_cannot_refresh(team, client_in):
-    with mock.patch("pricing.views.async_task") as enqueue:
+    with mock.patch("pricing.tasks.async_task") as enqueue:
         response = client_in(team["viewer"], team["workspace"]).post("/prices/refresh/")
     assert response.status_code == 403 and not enqueue.called
 
 
-def test_developer_refresh_enqueues_the_workspace_refresh(team, market, client_in):
+def test_developer_refresh_enqueues_the_workspace_refresh(team, market, client_in, django_capture_on_commit_callbacks):
     client = client_in(team["developer"], team["workspace"])
     assert "Refresh now" in _page(client).content.decode()
-    with mock.patch("pricing.views.async_task") as enqueue:
+    with mock.patch("pricing.tasks.async_task") as enqueue, django_capture_on_commit_callbacks(execute=True):
         response = client.post("/prices/refresh/", **HTMX)
-    enqueue.assert_called_once_with("pricing.tasks.refresh_offers_for_workspace", str(team["workspace"].pk))
+    enqueue.assert_called_once_with("pricing.tasks.refresh_offers_for_workspace", team["workspace"].pk,
+                                    task_name="refresh-offers")
     assert response.status_code == 200 and "Refreshing prices" in response.content.decode()
-    with mock.patch("pricing.views.async_task"):
+
+
+def test_a_second_click_within_30_s_says_a_refresh_is_under_way_and_queues_nothing(
+        team, market, client_in, django_capture_on_commit_callbacks):
+    client = client_in(team["developer"], team["workspace"])
+    with mock.patch("pricing.tasks.async_task") as enqueue, django_capture_on_commit_callbacks(execute=True):
+        client.post("/prices/refresh/", **HTMX)
+        again = client.post("/prices/refresh/", **HTMX)
         assert client.post("/prices/refresh/").status_code == 302
+    assert enqueue.call_count == 1
+    assert "A refresh is already under way" in again.content.decode()
+
+
+def test_a_cpu_only_offer_shows_a_dash_not_a_bare_dollar_for_vram_price(team, client_in):
+    # No GPU, so no VRAM: the refresh stores null $/GB-VRAM-h and $/TFLOP-h (ranking_columns).
+    make_offer(make_credential(team["workspace"]), "", 0.5, gpu_count=0, price_per_vram_gb_hour=None,
+               price_per_tflop_hour=None)
+    html = client_in(team["viewer"], team["workspace"]).get("/prices/").content.decode()
+    row = html[html.index('<tr id="offer-'):]
+    row = row[: row.index("</tr>")]
+    assert '<td class="num">$</td>' not in row
+    assert row.count('<span class="muted">–</span>') >= 2  # $/TFLOP-h and $/GB-VRAM-h

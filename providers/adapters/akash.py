@@ -10,7 +10,6 @@ uusdc, Noble USDC over IBC) are micro-dollars, so USD/h = amount × 1e-6 × 3600
 A bid in uakt cannot be converted without an AKT quote: its lease price is left unknown.
 """
 
-import asyncio
 import time
 
 import yaml
@@ -110,7 +109,7 @@ class AkashAdapter(ProviderAdapter):
                 return bids
             if time.monotonic() >= deadline:
                 raise CapacityError(f"No Akash provider bid on deployment {dseq} within {self.bid_wait_s:.0f} s")
-            await asyncio.sleep(self.bid_poll_s)
+            await self._sleep(self.bid_poll_s)  # overridable, so tests do not wait in real time
 
     def sdl(self, spec) -> str:
         """The SDL (YAML) for one service; the offer id names the GPU model."""
@@ -153,11 +152,16 @@ class AkashAdapter(ProviderAdapter):
             pass  # already closed and forgotten
 
     def _parse(self, data) -> Instance:
+        """A deployment answer missing the fields we need is a ProviderError, never a crash."""
         try:
-            deployment, leases = data["deployment"], data.get("leases") or []
-            dseq = str(deployment["id"]["dseq"])
-        except (KeyError, TypeError):
-            raise ProviderError(f"deployment: {data!r}", secrets=(self._api_key,)) from None
+            return self._instance(data)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise ProviderError(f"Akash deployment answer is missing or has malformed fields "
+                                f"({type(exc).__name__}: {exc}): {data!r}", secrets=(self._api_key,)) from None
+
+    def _instance(self, data) -> Instance:
+        deployment, leases = data["deployment"], data.get("leases") or []
+        dseq = str(deployment["id"]["dseq"])
         lease = leases[-1] if leases else None
         status, raw_status = _status(deployment.get("state"), lease)
         host, ports = _forwarded(lease)
@@ -179,13 +183,14 @@ def _status(deployment_state: str | None, lease: dict | None) -> tuple[InstanceS
     if lease.get("state") != "active":
         return InstanceStatus.FAILED, raw
     services = ((lease.get("status") or {}).get("services") or {}).values()
-    ready = any((s or {}).get("ready_replicas", 0) > 0 for s in services)
+    ready = any(((s or {}).get("ready_replicas") or 0) > 0 for s in services)
     return (InstanceStatus.RUNNING if ready else InstanceStatus.PROVISIONING), raw
 
 
 def _forwarded(lease: dict | None) -> tuple[str | None, dict[int, int]]:
     ports, host = {}, None
-    for entries in ((lease or {}).get("status") or {}).get("forwarded_ports", {}).values():
+    # `or {}` at every level: the console sends null for "none yet", not only an absent key.
+    for entries in (((lease or {}).get("status") or {}).get("forwarded_ports") or {}).values():
         for entry in entries or []:
             ports[int(entry["port"])] = int(entry["externalPort"])
             host = host or entry.get("host")

@@ -169,8 +169,8 @@ class Offer:
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False, hash=False)
 
     def __post_init__(self):
-        # A malformed row must be skipped by the parser, not stored as a $0 or 0-GPU offer.
-        # gpu_count 0 is a CPU-only machine (the Local provider without an NVIDIA GPU), so it has no VRAM.
+        # Refuses rows that cannot be real: negative counts or prices, or "0 GPUs" with VRAM (a
+        # parse error). $0 is allowed (This machine is free); 0 GPUs only as a CPU-only row.
         cpu_only_with_vram = self.gpu_count == 0 and bool(self.vram_gb_per_gpu)
         if self.gpu_count < 0 or self.price_per_hour < 0 or cpu_only_with_vram:
             raise ValueError(f"implausible offer {self.offer_id!r}: {self.gpu_count} GPUs at ${self.price_per_hour}/h")

@@ -1,7 +1,10 @@
 """This machine as a provider (reference/providers.md, DESIGN.md §4): one free offer built from
 psutil and NVML, and deployments run as real processes.
 
-Each instance lives in ``VAR_DIR/local/<tag>/`` (its id is the tag): ``state.json`` (argv, cwd,
+Each instance lives in ``VAR_DIR/local/<namespace>/<tag>/`` (its id is the tag), where the
+namespace comes from the credential's key fingerprint: every Local credential gets its own random
+key (providers.services), so two workspaces never list, stop or adopt each other's processes.
+Files: ``state.json`` (argv, cwd,
 pid, flags), ``env.json`` (0600: the spec's env may hold tokens and is needed to start again),
 ``output.log`` (one ``<ISO time>\\t<line>`` per line) and ``exit_code``. Any process (web,
 worker, after a restart) reads the same files. A tiny wrapper runs the command in its own
@@ -22,8 +25,8 @@ from pathlib import Path
 import psutil
 from django.conf import settings
 
-from providers.adapters.base import (Capabilities, Instance, InstanceStatus, LogLine, MetricPoint, NotFound, Offer,
-                                     ProviderAdapter)
+from providers.adapters.base import (AuthError, Capabilities, Instance, InstanceStatus, LogLine, MetricPoint,
+                                     NotFound, Offer, ProviderAdapter)
 from providers.adapters.registry import register
 
 try:  # nvidia-ml-py; a machine without it (or without a GPU) is simply CPU-only
@@ -60,10 +63,10 @@ def _root() -> Path:
     return Path(settings.VAR_DIR) / "local"
 
 
-def _dir(instance_id: str) -> Path:
+def _dir(namespace: Path, instance_id: str) -> Path:
     if not instance_id.startswith("ch-") or "/" in instance_id or ".." in instance_id:
         raise NotFound(f"not a local instance id: {instance_id!r}")
-    return _root() / instance_id
+    return namespace / instance_id
 
 
 def _read_json(path: Path) -> dict | None:
@@ -228,7 +231,17 @@ class LocalAdapter(ProviderAdapter):
     grace_s = 5.0  # SIGTERM → SIGKILL
 
     def __init__(self, api_key: str = "", **kwargs):
-        super().__init__(api_key, **kwargs)  # no key: the machine is yours
+        # The key authorizes nothing (the machine is yours); it only names this credential's folder.
+        super().__init__(api_key, **kwargs)
+
+    @property
+    def _namespace(self) -> Path:
+        if not self._api_key:  # a row from before namespaces: refuse rather than share one folder
+            raise AuthError("This machine's credential has no key; disconnect it and let the server recreate it.")
+        return _root() / self._fingerprint  # hex of a keyed hash: a safe folder name that is not the key
+
+    def _folder(self, instance_id: str) -> Path:
+        return _dir(self._namespace, instance_id)
 
     async def validate_credential(self) -> None:
         return None
@@ -241,7 +254,7 @@ class LocalAdapter(ProviderAdapter):
         return await asyncio.to_thread(self._create, spec)
 
     def _create(self, spec) -> Instance:
-        folder = _root() / spec.tag
+        folder = self._folder(spec.tag)
         state = _read_json(folder / "state.json")
         if state and not state.get("terminated"):
             return self._instance(folder)  # adopt: a retried create must not start a second copy
@@ -255,11 +268,13 @@ class LocalAdapter(ProviderAdapter):
         return self._instance(folder)
 
     async def get_instance(self, instance_id: str) -> Instance:
-        return await asyncio.to_thread(self._instance, _dir(instance_id))
+        return await asyncio.to_thread(self._instance, self._folder(instance_id))
 
     async def list_instances(self, tag: str | None = None) -> list[Instance]:
-        def scan():
-            folders = sorted(p.parent for p in _root().glob("ch-*/state.json"))
+        namespace = self._namespace
+
+        def scan():  # only this credential's folder: other workspaces' processes stay invisible
+            folders = sorted(p.parent for p in namespace.glob("ch-*/state.json"))
             return [self._instance(f) for f in folders if tag is None or f.name == tag]
         return await asyncio.to_thread(scan)
 
@@ -289,7 +304,7 @@ class LocalAdapter(ProviderAdapter):
         return InstanceStatus.FAILED, f"exited {code}" if code is not None else "vanished"
 
     async def stop(self, instance_id: str) -> None:
-        await asyncio.to_thread(self._stop, _dir(instance_id))
+        await asyncio.to_thread(self._stop, self._folder(instance_id))
 
     def _stop(self, folder: Path) -> dict:
         state = self._state(folder)
@@ -300,7 +315,7 @@ class LocalAdapter(ProviderAdapter):
         return state
 
     async def start(self, instance_id: str) -> None:
-        await asyncio.to_thread(self._start, _dir(instance_id))
+        await asyncio.to_thread(self._start, self._folder(instance_id))
 
     def _start(self, folder: Path) -> None:
         state = self._state(folder)
@@ -310,20 +325,24 @@ class LocalAdapter(ProviderAdapter):
             _write_json(folder / "state.json", _launch(folder, state))
 
     async def restart(self, instance_id: str) -> None:
-        folder = _dir(instance_id)
+        folder = self._folder(instance_id)
         await asyncio.to_thread(self._stop, folder)
         await asyncio.to_thread(self._start, folder)
 
     async def terminate(self, instance_id: str) -> None:
-        folder = _dir(instance_id)
+        # In a thread: killing the group waits up to grace_s and the files are disk I/O, neither
+        # of which may block the event loop the reconciler shares with other deployments.
+        await asyncio.to_thread(self._terminate, self._folder(instance_id))
+
+    def _terminate(self, folder: Path) -> None:
         if not (folder / "state.json").exists():
             return  # never created or already cleaned up
-        state = await asyncio.to_thread(self._stop, folder)
+        state = self._stop(folder)
         _write_json(folder / "state.json", state | {"terminated": True})
         (folder / "env.json").unlink(missing_ok=True)  # tokens do not outlive the instance
 
     async def fetch_logs(self, instance_id: str, since: datetime | None = None) -> list[LogLine]:
-        return await asyncio.to_thread(self._logs, _dir(instance_id), since)
+        return await asyncio.to_thread(self._logs, self._folder(instance_id), since)
 
     def _logs(self, folder: Path, since: datetime | None) -> list[LogLine]:
         self._state(folder)
@@ -335,7 +354,7 @@ class LocalAdapter(ProviderAdapter):
         return [line for line in lines if since is None or (line.at is not None and line.at > since)]
 
     async def fetch_metrics(self, instance_id: str) -> list[MetricPoint]:
-        return await asyncio.to_thread(self._metrics, _dir(instance_id))
+        return await asyncio.to_thread(self._metrics, self._folder(instance_id))
 
     def _metrics(self, folder: Path) -> list[MetricPoint]:
         state, at = self._state(folder), datetime.now(timezone.utc)

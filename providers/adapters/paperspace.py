@@ -15,6 +15,7 @@ from computehub.http import json_body
 from providers.adapters import paperspace_prices as catalog
 from providers.adapters.base import (AuthError, Capabilities, CapacityError, Instance, InstanceStatus, NotFound,
                                      Offer, ProviderAdapter, ProviderError, normalize_status, SshInfo)
+from providers.adapters.parsing import docker_run_command
 from providers.adapters.registry import register
 
 logger = logging.getLogger(__name__)
@@ -181,9 +182,10 @@ def _warn_if_prices_stale(today: date) -> None:
 
 
 def _split_offer_id(offer_id: str) -> tuple[str, str]:
-    machine_type, _, region = offer_id.partition("@")
+    """A malformed or unknown offer id is NotFound, as on every other provider."""
+    machine_type, _, region = str(offer_id).partition("@")
     if machine_type not in catalog.BY_LABEL or not region:
-        raise ValueError(f"not a Paperspace offer id: {offer_id!r}")
+        raise NotFound(f"{offer_id!r} is not a Paperspace offer id.")
     return machine_type, region
 
 
@@ -204,10 +206,5 @@ def startup_script(spec) -> str:
     lines = ["#!/bin/bash", "set -e"]
     if spec.ssh_public_key:
         lines.append(f"echo {shlex.quote(spec.ssh_public_key)} >> /home/paperspace/.ssh/authorized_keys")
-    docker = ["docker", "run", "-d", "--restart", "unless-stopped", "--gpus", "all", "--name", spec.tag]
-    for name, value in spec.env.items():
-        docker += ["-e", f"{name}={value}"]
-    for port in spec.ports:
-        docker += ["-p", f"{port}:{port}"]
-    lines.append(shlex.join([*docker, spec.image, *spec.command]))
+    lines.append(docker_run_command(spec, name=spec.tag))
     return "\n".join(lines) + "\n"

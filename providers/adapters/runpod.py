@@ -15,12 +15,16 @@ from datetime import datetime, timezone
 from computehub.http import json_body
 from providers.adapters.base import (AuthError, Capabilities, CapacityError, Instance, InstanceSpec, InstanceStatus,
                                      MetricPoint, NotFound, Offer, ProviderAdapter, ProviderError, SshInfo)
+from providers.adapters.parsing import num as _num
 from providers.adapters.registry import register
 
 TAG_ENV = "COMPUTEHUB_TAG"
 _TAG_IN_NAME = re.compile(r"ch-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 GPU_COUNTS = (1, 2, 4, 8)  # pod sizes offered; RunPod rents 1..maxGpuCount but these are what people compare
 CLOUDS = (("SECURE", True), ("COMMUNITY", False))
+# providers.md §1.3: the documented on-demand price is securePrice / communityPrice, $/h per GPU;
+# lowestPrice.uninterruptablePrice ("lowest for that filter") is only a fallback when it is absent.
+PRICE_FIELD = {"SECURE": "securePrice", "COMMUNITY": "communityPrice"}
 STOCK_UNITS = {"high": 10, "medium": 3, "low": 1}  # RunPod gives a level, not a count
 # GraphQL error messages that mean something other than "unexpected" (dstack and our sandbox).
 CAPACITY_HINTS = ("no longer any instances available", "not enough free gpus", "no instances available")
@@ -28,6 +32,7 @@ PREEMPT_HINTS = ("outbid", "by host", "interrupt")
 
 GPU_TYPES_QUERY = """query GpuTypes($lowestPriceInput: GpuLowestPriceInput, $gpuTypesInput: GpuTypeFilter) {
   gpuTypes(input: $gpuTypesInput) { id displayName manufacturer memoryInGb maxGpuCount secureCloud communityCloud
+    securePrice communityPrice
     lowestPrice(input: $lowestPriceInput) { minimumBidPrice uninterruptablePrice minVcpu minMemory stockStatus
       availableGpuCounts countryCode } } }"""
 POD_FIELDS = """id name desiredStatus imageName env gpuCount podType costPerHr machineId lastStatusChange
@@ -114,20 +119,22 @@ class RunPodAdapter(ProviderAdapter):
         return parsed
 
     def _offers_from_row(self, row, cloud: str, count: int) -> list[Offer]:
-        """On-demand and spot offers for one GPU type at one size; none when sold out or malformed."""
+        """On-demand and spot offers for one GPU type at one size; none when sold out or malformed.
+        Every RunPod price is per GPU, so each is multiplied by the pod's GPU count."""
         try:
             lowest = row["lowestPrice"]
-            if not lowest.get("stockStatus") or lowest.get("uninterruptablePrice") is None:
+            per_gpu = _on_demand_per_gpu(row, cloud)
+            if not lowest.get("stockStatus") or per_gpu is None:
                 return []
             base = dict(provider=self.kind, offer_id=f"{cloud}|{count}|{row['id']}",
                         region=lowest.get("countryCode") or cloud.lower(), gpu_name_raw=row["displayName"],
                         gpu_count=count, vram_gb_per_gpu=float(row["memoryInGb"]), vcpus=_num(lowest.get("minVcpu")),
                         ram_gb=_num(lowest.get("minMemory")), disk_gb=None,
                         available=STOCK_UNITS.get(str(lowest["stockStatus"]).lower()), raw={**row, "cloudType": cloud})
-            offers = [Offer(**base, price_per_hour=round(float(lowest["uninterruptablePrice"]) * count, 4))]
+            offers = [Offer(**base, price_per_hour=round(per_gpu * count, 4))]
         except (KeyError, TypeError, ValueError, AttributeError):
             return []
-        bid = _num(lowest.get("minimumBidPrice"))
+        bid = _num(lowest.get("minimumBidPrice"))  # per GPU too (it is what bidPerGpu takes)
         if bid:
             total = round(bid * count, 4)
             offers.append(Offer(**base, price_per_hour=total, spot=True, min_bid_per_hour=total))
@@ -199,6 +206,9 @@ class RunPodAdapter(ProviderAdapter):
 
     async def ssh_info(self, instance_id: str) -> SshInfo:
         pod = await self.get_instance(instance_id)
+        if pod.status is InstanceStatus.RUNNING and pod.ssh_host is None:
+            raise NotFound(f"RunPod pod {instance_id} is running but maps no port 22: its image does not "
+                           "expose SSH (or the pod was created without 22/tcp).")
         if pod.ssh_host is None or pod.ssh_port is None:
             raise NotFound(f"RunPod pod {instance_id} exposes no public SSH port yet (status {pod.raw_status}).")
         return SshInfo(pod.ssh_host, pod.ssh_port, "root")
@@ -220,11 +230,9 @@ class RunPodAdapter(ProviderAdapter):
 # --- parsing helpers (module level: pure functions of the JSON) ----------------------------------
 
 
-def _num(value) -> float | None:
-    try:
-        return float(value) if value is not None else None
-    except (TypeError, ValueError):
-        return None
+def _on_demand_per_gpu(row: dict, cloud: str) -> float | None:
+    price = _num(row.get(PRICE_FIELD[cloud]))
+    return price if price else _num((row.get("lowestPrice") or {}).get("uninterruptablePrice"))
 
 
 def _in_stock(row) -> bool:
@@ -264,8 +272,8 @@ def _tag_of(pod: dict) -> str | None:
 
 def _status(pod: dict) -> InstanceStatus:
     desired = str(pod.get("desiredStatus") or "").upper()
-    if desired == "RUNNING":
-        return InstanceStatus.RUNNING if _public_ssh(pod) else InstanceStatus.PROVISIONING
+    if desired == "RUNNING":  # §7: running once the container has a runtime, SSH port or not
+        return InstanceStatus.RUNNING if pod.get("runtime") else InstanceStatus.PROVISIONING
     if desired in ("EXITED", "PAUSED"):
         note = str(pod.get("lastStatusChange") or "").lower()
         preempted = pod.get("podType") == "INTERRUPTABLE" and any(hint in note for hint in PREEMPT_HINTS)

@@ -8,13 +8,13 @@ vCPU / RAM / disk configuration, which the offer id carries so create rents what
 
 import logging
 import re
-import shlex
 from types import MappingProxyType
 
 from computehub.http import json_body, parse_retry_after
 from providers.adapters.base import (AuthError, Capabilities, CapacityError, Instance, InstanceSpec,
                                      InstanceStatus, NotFound, Offer, ProviderAdapter, ProviderError,
                                      ProviderUnavailable, RateLimited, SshInfo, normalize_status)
+from providers.adapters.parsing import docker_run_command
 from providers.adapters.registry import register
 
 logger = logging.getLogger(__name__)
@@ -187,8 +187,9 @@ def default_resources(limits: dict, gpu_count: int) -> tuple[int, int]:
 def create_attributes(spec: InstanceSpec) -> dict:
     try:
         location, v0_name, count, vcpus, ram = spec.offer_id.split(":")
-    except ValueError:
-        raise ProviderError(f"not a TensorDock offer id: {spec.offer_id!r}") from None
+        count, vcpus, ram = int(count), int(vcpus), int(ram)
+    except ValueError:  # a malformed offer id is NotFound on every provider
+        raise NotFound(f"{spec.offer_id!r} is not a TensorDock offer id.") from None
     storage = max(MIN_DISK_GB, -(-spec.disk_gb // 50) * 50)  # storage comes in steps of 50 GB
     attributes = {"name": spec.tag, "type": "virtualmachine", "image": OS_IMAGE, "location_id": location,
                   "resources": {"vcpu_count": int(vcpus), "ram_gb": int(ram), "storage_gb": storage,
@@ -201,10 +202,7 @@ def create_attributes(spec: InstanceSpec) -> dict:
 
 def docker_command(spec: InstanceSpec) -> str:
     """TensorDock rents VMs with a base OS, so the deployment's container starts from cloud-init."""
-    env = [part for name, value in spec.env.items() for part in ("-e", f"{name}={value}")]
-    ports = [part for port in spec.ports for part in ("-p", f"{port}:{port}")]
-    argv = ["docker", "run", "-d", "--restart", "unless-stopped", "--gpus", "all", *env, *ports, spec.image, *spec.command]
-    return shlex.join(argv)
+    return docker_run_command(spec)
 
 
 def _vram(v0_name: str) -> float | None:

@@ -17,6 +17,7 @@ from computehub.http import json_body
 from providers.adapters.base import (AuthError, Capabilities, CapacityError, Instance, InstanceSpec, InstanceStatus,
                                      MetricPoint, NotFound, Offer, ProviderAdapter, ProviderError, RateLimited,
                                      SshInfo)
+from providers.adapters.parsing import num as _num
 from providers.adapters.registry import register
 
 SEARCH = {"verified": {"eq": True}, "external": {"eq": False}, "rentable": {"eq": True}, "rented": {"eq": False},
@@ -115,7 +116,8 @@ class VastAdapter(ProviderAdapter):
     # --- lifecycle ---------------------------------------------------------------------------
 
     async def create_instance(self, spec: InstanceSpec) -> Instance:
-        body = await self._json("PUT", f"/api/v0/asks/{spec.offer_id}/", json=await self._create_body(spec))
+        offer_id = _offer_number(spec.offer_id)  # never interpolate an unchecked id into the path
+        body = await self._json("PUT", f"/api/v0/asks/{offer_id}/", json=await self._create_body(spec))
         contract = body.get("new_contract")
         if not body.get("success") or contract is None:
             raise ProviderError(f"Vast.ai create answered without an instance id: {body}", secrets=(self._api_key,))
@@ -130,7 +132,7 @@ class VastAdapter(ProviderAdapter):
         return body
 
     async def _min_bid(self, offer_id: str) -> float:
-        query = {"id": {"eq": int(offer_id)}, "type": "bid", "allocated_storage": STORAGE_GB}
+        query = {"id": {"eq": _offer_number(offer_id)}, "type": "bid", "allocated_storage": STORAGE_GB}
         rows = (await self._json("POST", "/api/v0/bundles/", json=query, idempotent=True)).get("offers") or []
         bid = _num(rows[0].get("min_bid")) if rows and isinstance(rows[0], dict) else None
         if not bid:
@@ -165,10 +167,15 @@ class VastAdapter(ProviderAdapter):
 
     async def ssh_info(self, instance_id: str) -> SshInfo:
         instance = await self.get_instance(instance_id)
-        if instance.status is not InstanceStatus.RUNNING or not instance.ssh_host:
+        if instance.status is not InstanceStatus.RUNNING:
             raise NotFound(f"Vast.ai instance {instance_id} is not reachable over SSH yet "
                            f"(status {instance.raw_status}).")
-        return SshInfo(instance.ssh_host, int(instance.ssh_port), "root")
+        if instance.ssh_host and instance.ssh_port:
+            return SshInfo(instance.ssh_host, instance.ssh_port, "root")
+        if instance.public_ip and instance.ports.get(22):  # no proxy: the direct mapping of port 22
+            return SshInfo(instance.public_ip, instance.ports[22], "root")
+        raise NotFound(f"Vast.ai instance {instance_id} is running but reports no SSH port "
+                       "(neither the proxy's ssh_port nor a direct mapping of port 22).")
 
     async def fetch_metrics(self, instance_id: str) -> list[MetricPoint]:
         row, now = (await self.get_instance(instance_id)).raw, datetime.now(timezone.utc)
@@ -179,11 +186,17 @@ class VastAdapter(ProviderAdapter):
 # --- parsing helpers ------------------------------------------------------------------------------
 
 
-def _num(value) -> float | None:
-    try:
-        return float(value) if value is not None else None
-    except (TypeError, ValueError):
-        return None
+def _offer_number(offer_id) -> int:
+    """Vast offer ids are integers; anything else is an offer Vast cannot know (NotFound)."""
+    text = str(offer_id).strip()
+    if not text.isdigit():
+        raise NotFound(f"{offer_id!r} is not a Vast.ai offer id.")
+    return int(text)
+
+
+def _port(value) -> int | None:
+    number = _num(value)
+    return int(number) if number else None
 
 
 def _text(value) -> str | None:
@@ -233,12 +246,21 @@ def _ports(row: dict) -> dict[int, int]:
 
 
 def _parse_instance(row: dict) -> Instance:
+    """A row without the fields we need is the provider's fault: ProviderError, not a crash."""
+    try:
+        return _instance_from_row(row)
+    except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
+        raise ProviderError(f"Vast.ai instance answer is missing or has malformed fields ({type(exc).__name__}: "
+                            f"{exc}) for instance {row.get('id')!r}") from None
+
+
+def _instance_from_row(row: dict) -> Instance:
     """SSH through Vast's proxy (`ssh_host:ssh_port`), which every instance has; SkyPilot found
     the direct address unreliable. Direct ports stay available in ``ports``."""
     return Instance(
         instance_id=str(row["id"]), tag=row.get("label") or None, status=_status(row), raw_status=row.get("actual_status"),
         public_ip=row.get("public_ipaddr"), ssh_host=row.get("ssh_host"),
-        ssh_port=int(row["ssh_port"]) if row.get("ssh_port") else None, ssh_user="root" if row.get("ssh_host") else None,
+        ssh_port=_port(row.get("ssh_port")), ssh_user="root" if row.get("ssh_host") else None,
         ports=_ports(row), price_per_hour=_num(row.get("dph_total")),
-        created_at=datetime.fromtimestamp(row["start_date"], timezone.utc) if _num(row.get("start_date")) else None,
+        created_at=datetime.fromtimestamp(_num(row["start_date"]), timezone.utc) if _num(row.get("start_date")) else None,
         raw=row)

@@ -11,6 +11,9 @@ from computehub.api.views import WorkspaceAPIView
 from providers import selectors, services
 from providers.api import serializers as s
 
+ADMIN_ONLY_NOTE = ("Any member may read. `fingerprint` and `base_url` are returned to Admins only; "
+                   "other roles see the key's `last4` alone.")
+
 
 class ProviderKindListApi(WorkspaceAPIView):
     @extend_schema(operation_id="providers_list", responses={200: s.ProviderKindSerializer(many=True),
@@ -24,7 +27,7 @@ class CredentialListApi(WorkspaceAPIView):
     write_role = Role.ADMIN
     serializer_class = s.CredentialCreateSerializer
 
-    @extend_schema(operation_id="credentials_list", responses={200: s.CredentialSerializer(many=True),
+    @extend_schema(operation_id="credentials_list", description=ADMIN_ONLY_NOTE, responses={200: s.CredentialSerializer(many=True),
                                                                 **error_responses(*READ_ERRORS)})
     def get(self, request):
         return self.paginated(selectors.credentials_for_workspace(workspace=request.workspace),
@@ -41,7 +44,8 @@ class CredentialListApi(WorkspaceAPIView):
     def post(self, request):
         credential = services.credential_create(workspace=request.workspace, created_by=request.user,
                                                 **self.valid_input())
-        return Response(s.CredentialSerializer(credential).data, status=status.HTTP_201_CREATED)
+        return Response(s.CredentialSerializer(credential, context={"request": request}).data,
+                        status=status.HTTP_201_CREATED)
 
 
 class CredentialDetailApi(WorkspaceAPIView):
@@ -50,10 +54,10 @@ class CredentialDetailApi(WorkspaceAPIView):
     def _credential(self):
         return selectors.credential_get(workspace=self.request.workspace, credential_id=self.kwargs["credential_id"])
 
-    @extend_schema(operation_id="credentials_retrieve",
+    @extend_schema(operation_id="credentials_retrieve", description=ADMIN_ONLY_NOTE,
                    responses={200: s.CredentialSerializer, **error_responses(*READ_ERRORS)})
     def get(self, request, credential_id):
-        return Response(s.CredentialSerializer(self._credential()).data)
+        return Response(s.CredentialSerializer(self._credential(), context={"request": request}).data)
 
     @extend_schema(operation_id="credentials_destroy", summary="Disconnect a provider account (Admin)",
                    responses={204: None, **error_responses(401, 403, 404)})

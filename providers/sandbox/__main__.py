@@ -1,7 +1,9 @@
-"""`python -m providers.sandbox [--host 127.0.0.1] [--port 8001]`: every sandbox cloud, until Ctrl-C."""
+"""`python -m providers.sandbox [--host 127.0.0.1] [--port 8001]`: every sandbox cloud, until Ctrl-C.
+The control endpoints (/_sandbox/) need the token in env SANDBOX_CONTROL_TOKEN (else a random one)."""
 
 import argparse
 import logging
+import os
 import time
 
 from providers.sandbox import all_clouds
@@ -15,7 +17,9 @@ def main() -> None:
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s sandbox %(levelname)s %(message)s")
     clouds = all_clouds()
-    server = serve(clouds, args.host, args.port)
+    # From the environment so it never shows in `ps`; without it a random token nobody knows
+    # keeps the control endpoints closed (it is not printed).
+    server = serve(clouds, args.host, args.port, control_token=os.environ.get("SANDBOX_CONTROL_TOKEN") or None)
     names = ", ".join(cloud.name for cloud in clouds)
     print(f"Sandbox clouds ({names}) at http://{args.host}:{server.server_port}/", flush=True)
     try:

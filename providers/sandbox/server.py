@@ -1,15 +1,19 @@
 """Serves every sandbox cloud over real HTTP, each under its own path prefix:
 http://127.0.0.1:8001/runpod/graphql, .../vast/api/v0/bundles/, .../lambda/api/v1/instance-types.
 
-Control endpoints (no auth; this server only ever binds loopback) let tests, benchmarks and
-people turn fault knobs in the running process:
+Control endpoints let tests, benchmarks and people turn fault knobs in the running process. They
+answer only requests carrying ``X-Sandbox-Control: <token>`` (the token given to ``serve``, or a
+random one per server): the sandbox shares a host with ComputeHub, and a credential pointed at it
+must not be able to switch outages on or forget other workspaces' instances.
   GET  /_sandbox/                   every cloud's knobs and call count
   POST /_sandbox/<cloud>/faults     JSON of Faults fields, e.g. {"latency_s": 0.3, "outage": true}
   POST /_sandbox/<cloud>/reset      knobs off, instances forgotten
 """
 
+import hmac
 import json
 import logging
+import secrets
 import threading
 from socketserver import ThreadingMixIn
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
@@ -18,13 +22,17 @@ from providers.sandbox.base import Request, Response, SandboxCloud, parse_query
 
 logger = logging.getLogger(__name__)
 MAX_BODY = 1024 * 1024
+CONTROL_HEADER = "X-Sandbox-Control"
 
 
 class SandboxApp:
     """A WSGI app routing /<cloud-name>/... to that cloud, and /_sandbox/... to the controls."""
 
-    def __init__(self, clouds: list[SandboxCloud]):
+    def __init__(self, clouds: list[SandboxCloud], control_token: str):
+        if not control_token:
+            raise ValueError("the sandbox control endpoints need a non-empty token")
         self.clouds = {cloud.name: cloud for cloud in clouds}
+        self.control_token = control_token
 
     def __call__(self, environ, start_response):
         response = self.dispatch(_request_from(environ))
@@ -35,6 +43,8 @@ class SandboxApp:
     def dispatch(self, request: Request) -> Response:
         head, _, rest = request.path.lstrip("/").partition("/")
         if head == "_sandbox":
+            if not self._control_allowed(request):
+                return Response.json({"error": f"control endpoints need the {CONTROL_HEADER} header"}, 401)
             return self.control(request, rest)
         cloud = self.clouds.get(head)
         if cloud is None:
@@ -45,6 +55,10 @@ class SandboxApp:
         except Exception:  # a sandbox bug must look like a provider's 500, not kill the server
             logger.exception("sandbox %s failed on %s %s", cloud.name, request.method, request.path)
             return Response.json({"error": "internal error"}, 500)
+
+    def _control_allowed(self, request: Request) -> bool:
+        given = request.headers.get(CONTROL_HEADER.lower(), "")
+        return hmac.compare_digest(given.encode(), self.control_token.encode())  # constant time
 
     def control(self, request: Request, rest: str) -> Response:
         name, _, action = rest.strip("/").partition("/")
@@ -95,16 +109,23 @@ class _QuietHandler(WSGIRequestHandler):
         logger.debug("sandbox: " + format, *args)
 
 
-def serve(clouds: list[SandboxCloud], host: str = "127.0.0.1", port: int = 0):
-    """Start serving in a daemon thread; returns the server (`server.server_port`, `.shutdown()`)."""
-    server = make_server(host, port, SandboxApp(clouds), server_class=_ThreadingServer, handler_class=_QuietHandler)
+def serve(clouds: list[SandboxCloud], host: str = "127.0.0.1", port: int = 0, *, control_token: str | None = None):
+    """Start serving in a daemon thread; returns the server (`server.server_port`, `.shutdown()`,
+    `.control_token`: a random one unless given)."""
+    app = SandboxApp(clouds, control_token or secrets.token_urlsafe(24))
+    server = make_server(host, port, app, server_class=_ThreadingServer, handler_class=_QuietHandler)
+    server.control_token = app.control_token
     threading.Thread(target=server.serve_forever, name="sandbox-http", daemon=True).start()
     return server
 
 
-def control(base_url: str, cloud: str, **faults) -> dict:
-    """Turn knobs of a running sandbox from another process (tests, benchmarks)."""
+def control(base_url: str, cloud: str, *, token: str, **faults) -> dict:
+    """Turn knobs of a running sandbox from another process (tests, benchmarks); `token` is the
+    server's control token. Raises httpx.HTTPStatusError when the sandbox refuses."""
     import httpx
 
     url = f"{base_url.rstrip('/')}/_sandbox/{cloud}/" + ("faults" if faults else "reset")
-    return httpx.post(url, json=faults or None, timeout=5).json()
+    response = httpx.post(url, json=faults or None, headers={CONTROL_HEADER: token}, timeout=5)
+    if response.status_code in (401, 404):
+        response.raise_for_status()
+    return response.json()

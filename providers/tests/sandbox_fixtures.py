@@ -13,6 +13,7 @@ from providers.sandbox.server import serve
 class RunningSandbox:
     root_url: str
     clouds: dict[str, SandboxCloud]
+    control_token: str = ""  # for providers.sandbox.server.control(..., token=...)
 
     def url(self, name: str, path: str = "") -> str:
         """Where cloud `name` answers; `path` is the real API's path prefix (e.g. "/api/v1")."""
@@ -27,7 +28,8 @@ class RunningSandbox:
 def _sandbox_server():
     clouds = all_clouds()
     server = serve(clouds)
-    yield RunningSandbox(f"http://127.0.0.1:{server.server_port}", {cloud.name: cloud for cloud in clouds})
+    yield RunningSandbox(f"http://127.0.0.1:{server.server_port}", {cloud.name: cloud for cloud in clouds},
+                         server.control_token)
     server.shutdown()
 
 

@@ -104,6 +104,57 @@ def test_base_url_outside_the_allowlist_is_refused(team, fake_clouds, settings):
     assert connect(team, base_url="https://gateway.example.com/runpod").base_url == "https://gateway.example.com/runpod"
 
 
+GATEWAY = "https://gw.example.com"
+SANDBOX_ROOT = "http://127.0.0.1:8001"
+
+
+@pytest.fixture
+def allowlist(settings):
+    settings.COMPUTEHUB_ALLOWED_PROVIDER_URLS = [GATEWAY, "https://api.example.org:8443/v2/"]
+    settings.COMPUTEHUB_SANDBOX_URL = SANDBOX_ROOT + "/"
+
+
+@pytest.mark.parametrize("url", [
+    "https://gw.example.com@169.254.169.254/",              # userinfo: the real host is after the @
+    "https://user:pw@gw.example.com/runpod",
+    f"{SANDBOX_ROOT}/_sandbox/runpod/reset?x=",              # query (and the sandbox's controls)
+    f"{SANDBOX_ROOT}/runpod/graphql?",
+    "https://gw.example.com/runpod#frag",                   # fragment
+    "https://gw.example.com/runpod/%2e%2e/admin",           # encoded dot segment
+    "https://gw.example.com:99999/",                         # invalid port
+])
+def test_base_url_with_userinfo_query_fragment_or_tricks_is_refused(team, fake_clouds, allowlist, url):
+    assert "base_url" in refusal(team, base_url=url).fields
+    assert fake_clouds.calls == 0
+
+
+@pytest.mark.parametrize("url", [
+    "https://gw.example.com.evil.io/",            # a prefix without trailing slash is not a host prefix
+    "https://gw.example.comevil/",
+    "http://gw.example.com/runpod",               # scheme mismatch
+    "https://gw.example.com:8443/runpod",         # port mismatch
+    "https://api.example.org/v2/runpod",          # port mismatch (default 443 vs 8443)
+    "https://api.example.org:8443/v2x/runpod",    # path continues only on a "/" boundary
+    "https://api.example.org:8443/v1/",
+    f"{SANDBOX_ROOT}/vast/api/v0",                # the sandbox of another kind
+    f"{SANDBOX_ROOT}/_sandbox/runpod/faults",     # the sandbox's control endpoints
+    f"{SANDBOX_ROOT}/",
+    "http://127.0.0.1:8002/runpod",               # the sandbox host on another port
+])
+def test_base_url_outside_the_exact_allowlist_is_refused(team, fake_clouds, allowlist, url):
+    with pytest.raises(ApplicationError, match="not enabled") as refused:
+        connect(team, base_url=url)
+    assert "base_url" in refused.value.fields and fake_clouds.calls == 0
+
+
+@pytest.mark.parametrize("url", [
+    "https://gw.example.com", "https://GW.example.com:443/runpod/v1/", "https://api.example.org:8443/v2",
+    "https://api.example.org:8443/v2/runpod", f"{SANDBOX_ROOT}/runpod", f"{SANDBOX_ROOT}/runpod/graphql",
+])
+def test_base_url_under_an_allowed_prefix_is_accepted(team, fake_clouds, allowlist, url):
+    assert connect(team, base_url=url).base_url == url.rstrip("/")
+
+
 def test_base_url_and_default_label(team, fake_clouds):
     credential = connect(team, label=" ", base_url="http://127.0.0.1:9/runpod/v1/")
     assert credential.base_url == "http://127.0.0.1:9/runpod/v1" and credential.label == "RunPod"
@@ -113,6 +164,53 @@ def test_delete_forgets_the_key(team, fake_clouds):
     credential = connect(team)
     services.credential_delete(credential=credential)
     assert not ProviderCredential.objects.filter(pk=credential.pk).exists()
+
+
+# --- "This machine" is never connected by hand --------------------------------------------
+
+
+@pytest.mark.parametrize("enabled", [False, True])
+def test_local_cannot_be_connected_through_the_service(team, fake_clouds, settings, enabled):
+    settings.COMPUTEHUB_LOCAL_PROVIDER = enabled
+    error = refusal(team, provider="local", key="anything-at-all-123")
+    assert "cannot be connected" in error.message and "provider" in error.fields
+    assert not ProviderCredential.objects.filter(provider="local").exists()
+
+
+def test_local_is_not_a_choice_of_the_connect_form(db):
+    from providers.forms import ConnectForm
+
+    assert "local" not in dict(ConnectForm().fields["provider"].choices)
+    form = ConnectForm({"provider": "local", "api_key": "x" * 20})
+    assert not form.is_valid() and "provider" in form.errors
+
+
+def test_local_credential_adapter_is_refused_once_the_setting_is_off(db, settings):
+    settings.COMPUTEHUB_LOCAL_PROVIDER = True  # (not override_settings: it would unwind out of order)
+    workspace = workspace_create(name="Was on", created_by=UserFactory())
+    local = ProviderCredential.objects.get(workspace=workspace, provider="local")
+    assert services.credential_adapter(local).kind == "local"
+    settings.COMPUTEHUB_LOCAL_PROVIDER = False
+    with pytest.raises(services.ProviderDisabled, match="COMPUTEHUB_LOCAL_PROVIDER is off") as refused:
+        services.credential_adapter(local)
+
+
+def test_refresh_records_a_disabled_local_credential_as_its_refresh_error(db, settings):
+    settings.COMPUTEHUB_LOCAL_PROVIDER = True  # (not override_settings: it would unwind out of order)
+    from pricing.services import refresh_offers
+
+    workspace = workspace_create(name="Was on", created_by=UserFactory())
+    settings.COMPUTEHUB_LOCAL_PROVIDER = False
+    refresh_offers(workspace=workspace)
+    local = ProviderCredential.objects.get(workspace=workspace, provider="local")
+    assert "disabled on this server" in local.refresh_error and local.refreshed_at is None
+
+
+@override_settings(COMPUTEHUB_LOCAL_PROVIDER=True)
+def test_two_workspaces_get_local_credentials_with_different_keys(db, fake_clouds):
+    one, two = (workspace_create(name=n, created_by=UserFactory()) for n in ("One", "Two"))
+    keys = [services.credential_secret(ProviderCredential.objects.get(workspace=w, provider="local")) for w in (one, two)]
+    assert keys[0] != keys[1] and all(k.startswith("local-") for k in keys)
 
 
 # --- Defaults for new workspaces -------------------------------------------------------------
@@ -127,7 +225,9 @@ def test_new_workspace_gets_sandbox_accounts_and_this_machine(db, fake_clouds):
     assert sandbox.is_sandbox and sandbox.label == "Sandbox" and sandbox.validated_at is None
     assert sandbox.base_url == "http://127.0.0.1:8765/lambda/api/v1"
     assert services.credential_secret(sandbox).startswith("sbx-") and sandbox.last4 and sandbox.fingerprint
-    assert rows["local"].label == "This machine" and rows["local"].secret == "" and not rows["local"].is_sandbox
+    local = rows["local"]
+    assert local.label == "This machine" and not local.is_sandbox
+    assert services.credential_secret(local).startswith("local-") and local.fingerprint  # its own namespace
     assert services.workspace_connect_defaults(workspace=workspace) == []  # idempotent
     assert fake_clouds.calls == 0  # no validation round-trip
 
@@ -185,9 +285,11 @@ def _remote_kinds():
 
 
 @pytest.mark.parametrize("kind", _remote_kinds())
-def test_real_adapter_checks_keys_against_its_sandbox(team, sandbox, kind):
+def test_real_adapter_checks_keys_against_its_sandbox(team, sandbox, kind, settings):
     from providers.adapters import adapter_class
     from providers.sandbox import sandbox_base_url
+
+    settings.COMPUTEHUB_SANDBOX_URL = sandbox.root_url
 
     cls = adapter_class(kind)
     base_url = sandbox_base_url(sandbox.root_url, kind, cls.default_base_url)

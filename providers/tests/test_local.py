@@ -7,6 +7,7 @@ import signal
 import socket
 import sys
 import textwrap
+import threading
 import uuid
 from datetime import datetime, timezone
 
@@ -14,15 +15,17 @@ import psutil
 import pytest
 
 from providers.adapters import local
-from providers.adapters.base import InstanceSpec, InstanceStatus, NotFound, NotSupported
+from providers.adapters.base import AuthError, InstanceSpec, InstanceStatus, NotFound, NotSupported
 from providers.adapters.local import LocalAdapter
+
+KEY = "local-" + "a" * 32  # what providers.services gives every Local credential (random there)
 
 
 @pytest.fixture
 async def adapter(settings, tmp_path, monkeypatch):
     settings.VAR_DIR = tmp_path
     monkeypatch.setattr(LocalAdapter, "grace_s", 1.0)
-    adapter = LocalAdapter()
+    adapter = LocalAdapter(KEY)
     yield adapter
     for instance in await adapter.list_instances():  # nothing outlives the test
         await adapter.terminate(instance.instance_id)
@@ -65,6 +68,10 @@ def family(tmp_path):
     script.write_text(FAMILY)
     pids.mkdir(exist_ok=True)
     return [sys.executable, str(script), str(pids)], pids
+
+
+def instance_dir(adapter, instance_id):
+    return local._root() / adapter._fingerprint / instance_id
 
 
 def pids_in(folder):
@@ -123,7 +130,7 @@ async def test_process_logs_metrics_and_group_kill(adapter, tmp_path):
     memory = next(m for m in await adapter.fetch_metrics(created.instance_id) if m.name == "memory_used_gb")
     assert memory.value > 0.01  # four Python processes, not one
 
-    fresh = LocalAdapter()  # another process would read the same files
+    fresh = LocalAdapter(KEY)  # another process with the same credential reads the same files
     assert (await fresh.get_instance(created.instance_id)).status == InstanceStatus.RUNNING
     assert [i.instance_id for i in await fresh.list_instances(tag=the_spec.tag)] == [created.instance_id]
     await fresh.stop(created.instance_id)
@@ -152,7 +159,7 @@ async def test_start_restart_terminate(adapter, tmp_path):
     assert restarted.status == InstanceStatus.RUNNING and restarted.raw["pid"] != again.raw["pid"]
     assert not psutil.pid_exists(again.raw["pid"]) or psutil.Process(again.raw["pid"]).status() == psutil.STATUS_ZOMBIE
     await adapter.terminate(running.instance_id)
-    assert not os.path.exists(tmp_path / "local" / running.instance_id / "env.json")
+    assert not os.path.exists(instance_dir(adapter, running.instance_id) / "env.json")
 
 
 async def test_create_is_idempotent_per_tag(adapter, tmp_path):
@@ -191,5 +198,38 @@ async def test_default_command_serves_http_on_loopback(adapter):
         except httpx.HTTPError:
             return False
     assert await wait_until(answers)
-    env = (local._read_json(local._root() / created.instance_id / "env.json"))
+    env = local._read_json(instance_dir(adapter, created.instance_id) / "env.json")
     assert env["PORT"] == str(port) and "DJANGO_SETTINGS_MODULE" not in env
+
+
+async def test_instances_are_namespaced_per_credential_key(adapter, tmp_path):
+    """Two workspaces' Local credentials have different keys: neither sees nor controls the other's processes."""
+    other = LocalAdapter("local-" + "b" * 32)
+    created = await adapter.create_instance(spec(sys.executable, "-c", "import time; time.sleep(60)"))
+    assert instance_dir(adapter, created.instance_id).is_dir()
+    assert [i.instance_id for i in await adapter.list_instances()] == [created.instance_id]
+    assert await other.list_instances() == [] and await other.list_instances(tag=created.tag) == []
+    with pytest.raises(NotFound):
+        await other.get_instance(created.instance_id)
+    with pytest.raises(NotFound):
+        await other.stop(created.instance_id)
+    await other.terminate(created.instance_id)  # unknown there: nothing happens here
+    assert (await adapter.get_instance(created.instance_id)).status == InstanceStatus.RUNNING
+
+
+async def test_a_credential_without_a_key_is_refused_rather_than_shared(settings, tmp_path):
+    settings.VAR_DIR = tmp_path
+    with pytest.raises(AuthError, match="no key"):
+        await LocalAdapter("").list_instances()
+
+
+async def test_terminate_does_its_file_io_off_the_event_loop(adapter, monkeypatch):
+    created = await adapter.create_instance(spec(sys.executable, "-c", "import time; time.sleep(60)"))
+    write, writers = local._write_json, []
+
+    def recording_write(*args, **kwargs):
+        writers.append(threading.get_ident())
+        return write(*args, **kwargs)
+    monkeypatch.setattr(local, "_write_json", recording_write)
+    await adapter.terminate(created.instance_id)
+    assert writers and threading.get_ident() not in writers  # the loop's thread never touched the files

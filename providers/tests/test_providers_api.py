@@ -90,3 +90,31 @@ def test_providers_lists_kinds_with_capabilities_and_refresh(admin_api, team, fa
     spot = next(c for c in results["lambda"]["capabilities"] if c["action"] == "spot")
     assert spot == {"action": "spot", "label": "Spot", "supported": False,
                     "reason": "Lambda has no spot (interruptible) instances"}
+
+
+def test_viewers_and_developers_see_last4_but_not_fingerprint_or_base_url(team, api_client_for, admin_api,
+                                                                           fake_clouds):
+    created = post_key(admin_api, base_url="http://127.0.0.1:9/runpod").json()
+    assert created["fingerprint"] and created["base_url"] == "http://127.0.0.1:9/runpod"
+    assert admin_api.get(CREDENTIALS).json()["results"][0]["fingerprint"] == created["fingerprint"]
+    for role in ("viewer", "developer"):
+        client = api_client_for(team[role], team["workspace"])
+        for body in (client.get(CREDENTIALS).json()["results"][0], client.get(f"{CREDENTIALS}{created['id']}/").json()):
+            assert body["last4"] == "0042" and "fingerprint" not in body and "base_url" not in body
+            assert created["fingerprint"].encode() not in client.get(CREDENTIALS).content
+
+
+def test_schema_documents_the_admin_only_credential_fields(admin_api):
+    schema = admin_api.get("/api/schema/?format=json").json()
+    credential = schema["components"]["schemas"]["Credential"]
+    assert "fingerprint" not in credential["required"] and "base_url" not in credential["required"]
+    assert "Admins only" in credential["properties"]["fingerprint"]["description"]
+    assert "last4" in credential["required"]
+
+
+@pytest.mark.parametrize("provider", ["local", 7])
+def test_local_and_non_strings_are_not_connectable_providers(admin_api, fake_clouds, settings, provider):
+    settings.COMPUTEHUB_LOCAL_PROVIDER = True
+    response = admin_api.post(CREDENTIALS, {"provider": provider, "api_key": KEY}, format="json")
+    assert_error(response, 400, "validation_error")
+    assert not ProviderCredential.objects.exists() and fake_clouds.calls == 0

@@ -83,4 +83,23 @@ def test_page_lists_every_registered_cloud_with_the_real_adapters(team, client_i
     html = client_in(team["admin"], team["workspace"]).get("/providers/").content.decode()
     for kind in all_kinds():
         assert f'<th scope="row">{adapter_class(kind).display_name}</th>' in html
-        assert f'<option value="{kind}"' in html
+        # Every cloud in the Connect form except This machine, which only the operator turns on.
+        assert (f'<option value="{kind}"' in html) == (kind != "local")
+
+
+def test_fingerprint_and_base_url_are_shown_to_admins_only(team, client_in, fake_clouds):
+    credential = services.credential_create(workspace=team["workspace"], provider="runpod", api_key=KEY,
+                                            label="Main", created_by=team["admin"], base_url="http://127.0.0.1:9/runpod")
+    admin_html = client_in(team["admin"], team["workspace"]).get("/providers/").content.decode()
+    assert credential.fingerprint in admin_html and "http://127.0.0.1:9/runpod" in admin_html
+    for role in ("viewer", "developer"):
+        html = client_in(team[role], team["workspace"]).get("/providers/").content.decode()
+        assert "…7777" in html and credential.fingerprint not in html and "127.0.0.1:9" not in html
+
+
+def test_connect_form_does_not_offer_this_machine(team, client_in, fake_clouds, settings):
+    settings.COMPUTEHUB_LOCAL_PROVIDER = True
+    client = client_in(team["admin"], team["workspace"])
+    assert 'value="local"' not in client.get("/providers/").content.decode()
+    response = client.post("/providers/connect/", {"provider": "local", "api_key": "x" * 20}, **HX)
+    assert response.status_code == 422 and not ProviderCredential.objects.filter(provider="local").exists()

@@ -117,7 +117,7 @@ def test_create_attributes_rent_what_the_offer_priced():
     assert attributes["resources"] == {"vcpu_count": 8, "ram_gb": 32, "storage_gb": 150,
                                        "gpus": {"geforcertx4090-pcie-24gb": {"count": 1}}}
     assert "-e 'HF_TOKEN=hf_x y'" in attributes["cloud_init"]["runcmd"][0]
-    with pytest.raises(ProviderError):
+    with pytest.raises(NotFound):
         create_attributes(spec(offer_id="gpu_1x_a10@us-east-1"))
 
 

@@ -1,51 +1,11 @@
-// Small behaviours HTMX does not cover: the mobile menu, the workspace switcher, toast dismissal,
-// copy buttons, and a toast when an HTMX request is refused (htmx does not swap 4xx/5xx bodies).
+// Small behaviours HTMX does not cover: the mobile menu, the workspace switcher, copy buttons, and
+// a toast (through toasts.js) when an HTMX request is refused (htmx does not swap 4xx/5xx bodies).
 (function () {
   "use strict";
 
-  var TOAST_MS = 6000;
-
-  function dismiss(toast) {
-    if (!toast || toast.classList.contains("is-leaving")) return;
-    toast.classList.add("is-leaving");
-    setTimeout(function () { toast.remove(); }, 200);
-  }
-
-  function scheduleDismiss(toast) {
-    // Errors stay until dismissed: they usually ask the reader to do something.
-    if (toast.classList.contains("toast--error")) return;
-    setTimeout(function () { dismiss(toast); }, TOAST_MS);
-  }
-
-  function showToast(message, level) {
-    var box = document.getElementById("toasts");
-    if (!box) return;
-    var toast = document.createElement("div");
-    toast.className = "toast toast--" + (level || "info");
-    toast.setAttribute("role", level === "error" ? "alert" : "status");
-    var text = document.createElement("p");
-    text.textContent = message;
-    var close = document.createElement("button");
-    close.type = "button";
-    close.className = "toast-close";
-    close.setAttribute("data-toast-close", "");
-    close.setAttribute("aria-label", "Dismiss");
-    close.textContent = "\u00d7";
-    toast.append(text, close);
-    box.append(toast);
-  }
-
-  function watchToasts() {
-    var box = document.getElementById("toasts");
-    if (!box) return;
-    box.querySelectorAll(".toast").forEach(scheduleDismiss);
-    new MutationObserver(function (changes) {
-      changes.forEach(function (change) {
-        change.addedNodes.forEach(function (node) {
-          if (node.nodeType === 1 && node.classList.contains("toast")) scheduleDismiss(node);
-        });
-      });
-    }).observe(box, { childList: true });
+  // Toasts are rendered and dismissed by toasts.js (loaded before this file) only.
+  function showToast(level, message) {
+    if (window.ComputeHub && window.ComputeHub.toast) window.ComputeHub.toast(level, message);
   }
 
   function toggleMenu(button) {
@@ -75,8 +35,6 @@
     var target = event.target;
     var menu = target.closest("[data-menu-toggle]");
     if (menu) toggleMenu(menu);
-    var close = target.closest("[data-toast-close]");
-    if (close) dismiss(close.closest(".toast"));
     var copy = target.closest("[data-copy]");
     if (copy) copyFrom(copy);
     document.querySelectorAll("details.user-menu[open]").forEach(function (details) {
@@ -106,15 +64,9 @@
   };
   document.addEventListener("htmx:responseError", function (event) {
     var status = event.detail.xhr.status;
-    showToast(REFUSALS[status] || "Something went wrong (" + status + "). Please try again.", "error");
+    showToast("error", REFUSALS[status] || "Something went wrong (" + status + "). Please try again.");
   });
   document.addEventListener("htmx:sendError", function () {
-    showToast("Could not reach ComputeHub. Check your connection and try again.", "error");
+    showToast("error", "Could not reach ComputeHub. Check your connection and try again.");
   });
-
-  if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", watchToasts);
-  } else {
-    watchToasts();
-  }
 })();

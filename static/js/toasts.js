@@ -1,10 +1,14 @@
-// Live toasts for the current workspace, pushed over /ws/workspace/ (accounts/consumers.py).
-// Reconnects with capped exponential backoff; stops when the server says the session is gone
-// (4401) or the workspace is not ours (4403), since retrying cannot help then.
+// The one toast renderer. Server-rendered flash toasts (partials/toasts.html, also swapped in
+// out-of-band by HTMX) and toasts made here share one markup and one dismissal; other scripts
+// call window.ComputeHub.toast(level, message).
+// On signed-in pages (<body data-live>), live toasts are pushed over /ws/workspace/
+// (accounts/consumers.py). Reconnects with capped exponential backoff; stops when the server says
+// the session is gone (4401) or the workspace is not ours (4403), since retrying cannot help then.
 (function () {
   "use strict";
 
   var DISMISS_MS = 6000;
+  var LEAVE_MS = 200; // matches .toast.is-leaving's transition in app.css
   var MIN_RETRY_MS = 1000;
   var MAX_RETRY_MS = 30000;
   var FINAL_CLOSE_CODES = [4401, 4403];
@@ -15,6 +19,7 @@
     if (!box) {
       box = document.createElement("div");
       box.id = "toasts";
+      box.className = "toasts";
       box.setAttribute("aria-live", "polite");
       document.body.appendChild(box);
     }
@@ -22,28 +27,59 @@
   }
 
   function dismiss(toast) {
-    if (toast.parentNode) toast.parentNode.removeChild(toast);
+    if (!toast || toast.classList.contains("is-leaving")) return;
+    toast.classList.add("is-leaving");
+    setTimeout(function () { toast.remove(); }, LEAVE_MS);
   }
 
-  function show(level, message) {
-    // Unknown levels fall back to info so a server typo cannot inject a class name.
+  function scheduleDismiss(toast) {
+    // Errors stay until dismissed: they usually ask the reader to do something.
+    if (toast.classList.contains("toast--error")) return;
+    setTimeout(function () { dismiss(toast); }, DISMISS_MS);
+  }
+
+  function toast(level, message) {
+    // Unknown levels fall back to info, so a caller's or server's typo cannot inject a class name.
     var safeLevel = LEVELS.indexOf(level) >= 0 ? level : "info";
-    var toast = document.createElement("div");
-    toast.className = "toast toast--" + safeLevel;
-    toast.setAttribute("role", "status");
+    var node = document.createElement("div");
+    node.className = "toast toast--" + safeLevel;
+    node.setAttribute("role", safeLevel === "error" ? "alert" : "status");
     var text = document.createElement("p");
-    text.textContent = message; // text, never HTML: messages may echo user input
+    text.textContent = String(message); // text, never HTML: messages may echo user input
     var close = document.createElement("button");
     close.type = "button";
     close.className = "toast-close";
+    close.setAttribute("data-toast-close", "");
     close.setAttribute("aria-label", "Dismiss");
     close.textContent = "\u00d7";
-    close.addEventListener("click", function () { dismiss(toast); });
-    toast.appendChild(text);
-    toast.appendChild(close);
-    container().appendChild(toast);
-    setTimeout(function () { dismiss(toast); }, DISMISS_MS);
+    node.append(text, close);
+    container().append(node); // the observer below schedules its dismissal
+    return node;
   }
+
+  // Every toast that enters #toasts (server-rendered, swapped in by HTMX, or made above) gets
+  // the same timed dismissal, so no code path has to remember to schedule it.
+  function watchToasts() {
+    var box = container();
+    box.querySelectorAll(".toast").forEach(scheduleDismiss);
+    new MutationObserver(function (changes) {
+      changes.forEach(function (change) {
+        change.addedNodes.forEach(function (node) {
+          if (node.nodeType === 1 && node.classList.contains("toast")) scheduleDismiss(node);
+        });
+      });
+    }).observe(box, { childList: true });
+  }
+
+  document.addEventListener("click", function (event) {
+    var close = event.target.closest("[data-toast-close]");
+    if (close) dismiss(close.closest(".toast"));
+  });
+
+  window.ComputeHub = window.ComputeHub || {};
+  window.ComputeHub.toast = toast;
+
+  // --- Live toasts over the workspace socket ------------------------------------------------
 
   function socketUrl() {
     var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
@@ -66,7 +102,7 @@
     socket.addEventListener("message", function (event) {
       var data;
       try { data = JSON.parse(event.data); } catch (e) { return; }
-      if (data && data.type === "toast") show(data.level, String(data.message));
+      if (data && data.type === "toast") toast(data.level, data.message);
     });
     socket.addEventListener("close", function (event) {
       setLive("off");
@@ -78,9 +114,15 @@
     });
   }
 
+  function start() {
+    watchToasts();
+    // Signed-out pages (the auth layout) have no workspace to listen to.
+    if (document.body.hasAttribute("data-live")) connect();
+  }
+
   if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", connect);
+    document.addEventListener("DOMContentLoaded", start);
   } else {
-    connect();
+    start();
   }
 })();
