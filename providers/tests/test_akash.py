@@ -8,29 +8,15 @@ import pytest
 from providers.adapters.akash import AkashAdapter, usd_per_hour
 from providers.adapters.base import (AuthError, CapacityError, InstanceSpec, InstanceStatus, NotSupported,
                                      ProviderError, ProviderUnavailable, RateLimited)
-from providers.sandbox import sandbox_base_url
 from providers.sandbox.akash import MARKET, PROVIDERS
+from providers.tests.adapter_helpers import adapter_fixture, cloud_fixture, sandbox_adapter
 
 KEY = "sbx-test-key-0003"
 H100 = "nvidia:h100:80Gi:SXM5"
 
 
-@pytest.fixture
-def cloud(sandbox, monkeypatch):
-    akash = sandbox.clouds["akash"]
-    monkeypatch.setattr(akash, "boot_s", 0.3)
-    monkeypatch.setattr(akash, "bid_delay_s", 0.2)
-    return akash
-
-
-@pytest.fixture
-async def adapter(sandbox, monkeypatch):
-    for name, value in {"base_delay": 0.001, "max_delay": 0.01, "rate_limit": (1000.0, 1000),
-                        "bid_poll_s": 0.05, "bid_wait_s": 1.0}.items():
-        monkeypatch.setattr(AkashAdapter, name, value)
-    base_url = sandbox_base_url(sandbox.root_url, "akash", AkashAdapter.default_base_url)
-    async with AkashAdapter(KEY, base_url=base_url) as adapter:
-        yield adapter
+cloud = cloud_fixture("akash", boot_s=0.3, bid_delay_s=0.2)
+adapter = adapter_fixture(AkashAdapter, KEY, base_delay=0.001, max_delay=0.01, bid_poll_s=0.05, bid_wait_s=1.0)
 
 
 def spec(offer_id=H100, **kw):
@@ -67,8 +53,7 @@ async def test_capabilities_are_honest(adapter):
 
 async def test_good_and_bad_key_use_x_api_key(sandbox, adapter):
     await adapter.validate_credential()
-    base_url = sandbox_base_url(sandbox.root_url, "akash", AkashAdapter.default_base_url)
-    async with AkashAdapter("not-a-sandbox-key", base_url=base_url) as bad:
+    async with sandbox_adapter(sandbox, AkashAdapter, "not-a-sandbox-key") as bad:
         with pytest.raises(AuthError) as caught:
             await bad.validate_credential()
     assert "not-a-sandbox-key" not in str(caught.value)

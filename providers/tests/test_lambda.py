@@ -8,51 +8,20 @@ import pytest
 from providers.adapters.base import (AuthError, CapacityError, InstanceSpec, InstanceStatus, NotFound, NotSupported,
                                      ProviderError, ProviderUnavailable, RateLimited)
 from providers.adapters.lambda_cloud import LambdaAdapter
-from providers.sandbox import sandbox_base_url
 from providers.sandbox.lambda_cloud import CATALOG, LINGER_S
+from providers.tests.adapter_helpers import adapter_fixture, cloud_fixture, sandbox_adapter
 
 KEY = "sbx-test-key-0002"
 FAST = (1e6, 1000)  # the limiter out of the way; the spacing test uses the real limits
 
 
-class Clock:
-    def __init__(self, now=1_750_000_000.0):
-        self.now = now
-
-    def __call__(self):
-        return self.now
-
-    def advance(self, seconds):
-        self.now += seconds
-
-
-@pytest.fixture
-def cloud(sandbox, monkeypatch):
-    """The Lambda sandbox on a clock the test moves (boots and drift without waiting)."""
-    lam, clock = sandbox.clouds["lambda"], Clock()
-    monkeypatch.setattr(lam, "clock", clock)
-    monkeypatch.setattr(lam.drift, "clock", clock)
-    monkeypatch.setattr(lam, "clock_", clock, raising=False)  # the test moves time through it
-    return lam
+# the Lambda sandbox on a clock the test moves (boots and drift without waiting)
+cloud = cloud_fixture("lambda", clock_at=1_750_000_000.0)
+adapter = adapter_fixture(LambdaAdapter, KEY, rate=FAST, scopes=("launch",))
 
 
 def make_adapter(sandbox, key=KEY):
-    adapter = LambdaAdapter(key, base_url=sandbox_base_url(sandbox.root_url, "lambda", LambdaAdapter.default_base_url))
-    adapter.slept = []
-
-    async def record(seconds):
-        adapter.slept.append(seconds)
-
-    adapter._sleep = record  # backoff without waiting, and visible to the test
-    return adapter
-
-
-@pytest.fixture
-async def adapter(sandbox, cloud, monkeypatch):
-    monkeypatch.setattr(LambdaAdapter, "rate_limit", FAST)
-    monkeypatch.setattr(LambdaAdapter, "scoped_rate_limits", {"launch": FAST})
-    async with make_adapter(sandbox) as adapter:
-        yield adapter
+    return sandbox_adapter(sandbox, LambdaAdapter, key)
 
 
 def spec(offer_id="gpu_1x_h100_pcie@us-west-3", **extra):

@@ -9,25 +9,13 @@ from providers.adapters import paperspace_prices as catalog
 from providers.adapters.base import (AuthError, CapacityError, InstanceSpec, InstanceStatus, NotFound, NotSupported,
                                      ProviderError, ProviderUnavailable, RateLimited)
 from providers.adapters.paperspace import PaperspaceAdapter, startup_script
-from providers.sandbox import sandbox_base_url
+from providers.tests.adapter_helpers import adapter_fixture, cloud_fixture, sandbox_adapter
 
 KEY = "sbx-test-key-0003"
 
 
-@pytest.fixture
-def cloud(sandbox, monkeypatch):
-    monkeypatch.setattr(sandbox.clouds["paperspace"], "boot_s", 0.3)
-    return sandbox.clouds["paperspace"]
-
-
-@pytest.fixture
-async def adapter(sandbox, monkeypatch):
-    monkeypatch.setattr(PaperspaceAdapter, "base_delay", 0.001)
-    monkeypatch.setattr(PaperspaceAdapter, "max_delay", 0.01)
-    monkeypatch.setattr(PaperspaceAdapter, "rate_limit", (1000.0, 1000))
-    base_url = sandbox_base_url(sandbox.root_url, "paperspace", PaperspaceAdapter.default_base_url)
-    async with PaperspaceAdapter(KEY, base_url=base_url) as adapter:
-        yield adapter
+cloud = cloud_fixture("paperspace", boot_s=0.3)
+adapter = adapter_fixture(PaperspaceAdapter, KEY, base_delay=0.001, max_delay=0.01)
 
 
 def spec(offer_id="A6000@East Coast (NY2)", **kw):
@@ -78,8 +66,7 @@ async def test_capabilities_and_reasons(adapter):
 
 async def test_good_and_bad_key(sandbox, adapter):
     await adapter.validate_credential()
-    base_url = sandbox_base_url(sandbox.root_url, "paperspace", PaperspaceAdapter.default_base_url)
-    async with PaperspaceAdapter("wrong-secret-key", base_url=base_url) as bad:
+    async with sandbox_adapter(sandbox, PaperspaceAdapter, "wrong-secret-key") as bad:
         with pytest.raises(AuthError) as caught:
             await bad.validate_credential()
     assert "Invalid API key" in str(caught.value) and "wrong-secret-key" not in str(caught.value)

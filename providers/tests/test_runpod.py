@@ -6,41 +6,22 @@ import uuid
 import httpx
 import pytest
 
-from computehub import http
 from providers.adapters.base import (AuthError, CapacityError, InstanceSpec, InstanceStatus, NotFound, NotSupported,
                                      ProviderError, ProviderUnavailable, RateLimited)
 from providers.adapters.runpod import GPU_COUNTS, RunPodAdapter
-from providers.sandbox import sandbox_base_url
 from providers.sandbox.runpod import CATALOG
+from providers.tests.adapter_helpers import adapter_fixture, cloud_fixture, sandbox_adapter
 
 KEY = "sbx-test-key-0001"
 FROZEN = 1_786_000_000.0
 
 
-@pytest.fixture
-def cloud(sandbox, monkeypatch):
-    cloud = sandbox.clouds["runpod"]
-    monkeypatch.setattr(cloud, "boot_s", 0.15)
-    monkeypatch.setattr(http, "_limiters", {})  # fresh buckets, so the raised test rate applies
-    monkeypatch.setattr(RunPodAdapter, "rate_limit", (1000.0, 1000))
-    return cloud
-
-
-@pytest.fixture
-async def adapter(sandbox, cloud):
-    async with make_adapter(sandbox) as adapter:
-        yield adapter
+cloud = cloud_fixture("runpod", boot_s=0.15)
+adapter = adapter_fixture(RunPodAdapter, KEY)
 
 
 def make_adapter(sandbox, key=KEY):
-    adapter = RunPodAdapter(key, base_url=sandbox_base_url(sandbox.root_url, "runpod", RunPodAdapter.default_base_url))
-    adapter.slept = []
-
-    async def no_wait(seconds):
-        adapter.slept.append(seconds)
-
-    adapter._sleep = no_wait  # backoff is recorded, not waited
-    return adapter
+    return sandbox_adapter(sandbox, RunPodAdapter, key)
 
 
 def in_stock(gpu_id, secure=True, at_least=1):

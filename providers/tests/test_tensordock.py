@@ -8,51 +8,20 @@ import pytest
 from providers.adapters.base import (AuthError, CapacityError, InstanceSpec, InstanceStatus, NotFound, NotSupported,
                                      ProviderError, ProviderUnavailable, RateLimited)
 from providers.adapters.tensordock import TensorDockAdapter, create_attributes, port_forwards, unwrap
-from providers.sandbox import sandbox_base_url
 from providers.sandbox.tensordock import PRICING, RATE_LIMIT_PER_MINUTE, location_id
+from providers.tests.adapter_helpers import adapter_fixture, cloud_fixture, sandbox_adapter
 
 KEY = "sbx-test-key-0002"
 FAST = (1e6, 1000)
 DALLAS, CHUBBUCK = location_id("Dallas"), location_id("Chubbuck")
 
 
-class Clock:
-    def __init__(self, now=1_750_000_020.0):
-        self.now = now
-
-    def __call__(self):
-        return self.now
-
-    def advance(self, seconds):
-        self.now += seconds
-
-
-@pytest.fixture
-def cloud(sandbox, monkeypatch):
-    td, clock = sandbox.clouds["tensordock"], Clock()
-    monkeypatch.setattr(td, "clock", clock)
-    monkeypatch.setattr(td.drift, "clock", clock)
-    monkeypatch.setattr(td, "clock_", clock, raising=False)  # the test moves time through it
-    return td
+cloud = cloud_fixture("tensordock", clock_at=1_750_000_020.0)
+adapter = adapter_fixture(TensorDockAdapter, KEY, rate=FAST)
 
 
 def make_adapter(sandbox, key=KEY):
-    adapter = TensorDockAdapter(key, base_url=sandbox_base_url(sandbox.root_url, "tensordock",
-                                                               TensorDockAdapter.default_base_url))
-    adapter.slept = []
-
-    async def record(seconds):
-        adapter.slept.append(seconds)
-
-    adapter._sleep = record
-    return adapter
-
-
-@pytest.fixture
-async def adapter(sandbox, cloud, monkeypatch):
-    monkeypatch.setattr(TensorDockAdapter, "rate_limit", FAST)
-    async with make_adapter(sandbox) as adapter:
-        yield adapter
+    return sandbox_adapter(sandbox, TensorDockAdapter, key)
 
 
 def spec(offer_id=f"{CHUBBUCK}:geforcertx4090-pcie-24gb:1:8:32", **extra):

@@ -6,40 +6,21 @@ import uuid
 import httpx
 import pytest
 
-from computehub import http
 from providers.adapters.base import (AuthError, CapacityError, InstanceSpec, InstanceStatus, NotFound, NotSupported,
                                      ProviderError, ProviderUnavailable, RateLimited)
 from providers.adapters.vast import STORAGE_GB, VastAdapter
-from providers.sandbox import sandbox_base_url
+from providers.tests.adapter_helpers import adapter_fixture, cloud_fixture, sandbox_adapter
 
 KEY = "sbx-test-key-0001"
 FROZEN = 1_786_000_000.0
 
 
-@pytest.fixture
-def cloud(sandbox, monkeypatch):
-    cloud = sandbox.clouds["vast"]
-    monkeypatch.setattr(cloud, "boot_s", 0.3)
-    monkeypatch.setattr(http, "_limiters", {})  # fresh buckets, so the raised test rate applies
-    monkeypatch.setattr(VastAdapter, "rate_limit", (1000.0, 1000))
-    return cloud
-
-
-@pytest.fixture
-async def adapter(sandbox, cloud):
-    async with make_adapter(sandbox) as adapter:
-        yield adapter
+cloud = cloud_fixture("vast", boot_s=0.3)
+adapter = adapter_fixture(VastAdapter, KEY)
 
 
 def make_adapter(sandbox, key=KEY):
-    adapter = VastAdapter(key, base_url=sandbox_base_url(sandbox.root_url, "vast", VastAdapter.default_base_url))
-    adapter.slept = []
-
-    async def no_wait(seconds):
-        adapter.slept.append(seconds)
-
-    adapter._sleep = no_wait
-    return adapter
+    return sandbox_adapter(sandbox, VastAdapter, key)
 
 
 def cheapest_ask(cloud, gpu_name="RTX 4090"):
