@@ -76,5 +76,9 @@ class WorkspaceConsumer(AsyncJsonWebsocketConsumer):
     async def toast(self, event):
         await self.send_json({"type": "toast", "level": event.get("level", "info"), "message": event["message"]})
 
+    async def deployment_status(self, event):
+        """A deployment's status changed (deployments.realtime): lists and headers update live."""
+        await self.send_json({key: event.get(key) for key in ("type", "id", "status", "raw_status", "desired_state")})
+
     async def receive(self, text_data=None, bytes_data=None, **kwargs):
         """The stream is one-way: whatever a client sends (JSON or not) is ignored."""

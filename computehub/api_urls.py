@@ -6,4 +6,5 @@ urlpatterns = [
     path("", include("accounts.api.urls")),
     path("", include("pricing.api.urls")),
     path("", include("providers.api.urls")),
+    path("", include("deployments.api.urls")),
 ]

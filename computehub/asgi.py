@@ -16,6 +16,7 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 # Each app with consumers has a routing.py with `websocket_urlpatterns`; add it here (one line).
 WEBSOCKET_ROUTING_MODULES = [
     "accounts.routing",
+    "deployments.routing",
 ]
 
 

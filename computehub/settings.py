@@ -220,6 +220,11 @@ COMPUTEHUB_ALLOWED_PROVIDER_URLS = env.list("COMPUTEHUB_ALLOWED_PROVIDER_URLS", 
 COMPUTEHUB_LOCAL_PROVIDER = env.bool("COMPUTEHUB_LOCAL_PROVIDER", default=False)
 # Provider calls in flight at once during an offer refresh (the 5-minute job spans every workspace).
 COMPUTEHUB_REFRESH_CONCURRENCY = env.int("COMPUTEHUB_REFRESH_CONCURRENCY", default=16)
+# Seconds between reconciler sweeps in `manage.py autopilot` (DESIGN.md §3.5 asks for ≤ 15).
+# Public key installed on every instance ComputeHub launches (TensorDock refuses a launch without
+# one); the matching private key stays with the operator. Empty: no key is installed.
+COMPUTEHUB_SSH_PUBLIC_KEY = env.str("COMPUTEHUB_SSH_PUBLIC_KEY", default="")
+COMPUTEHUB_RECONCILE_INTERVAL_S = min(env.float("COMPUTEHUB_RECONCILE_INTERVAL_S", default=10.0), 15.0)
 
 # --- Secrets at rest -------------------------------------------------------------------------
 COMPUTEHUB_ENCRYPTION_KEYS = env.str("COMPUTEHUB_ENCRYPTION_KEYS", default="")

@@ -5,11 +5,19 @@ from django.shortcuts import render
 
 from accounts.decorators import workspace_role_required
 from computehub.api.errors import error_body
+from deployments.selectors import deployments_summary
+from pricing.selectors import offers_summary
 
 
 @workspace_role_required
 def dashboard(request):
-    return render(request, "dashboard.html", {})
+    deployments = deployments_summary(workspace=request.workspace)
+    stats = offers_summary(workspace=request.workspace) | {
+        "deployments_total": deployments["total"],
+        "deployments_running": deployments["running"],
+        "deployments_spend": deployments["spend"],
+    }
+    return render(request, "dashboard.html", {"stats": stats})
 
 
 def healthz(request):

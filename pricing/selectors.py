@@ -52,6 +52,13 @@ def _apply_filters(offers: QuerySet[Offer], f: OfferFilters) -> QuerySet[Offer]:
     return offers.filter(**{lookup: value for lookup, value in conditions.items() if value is not None})
 
 
+def offers_summary(*, workspace) -> dict:
+    """For the dashboard: how many GPU offers there are and the cheapest $/GPU-hour among them."""
+    gpu_offers = offers_for_workspace(workspace=workspace).filter(gpu_count__gt=0)
+    cheapest = gpu_offers.order_by("price_per_gpu_hour", "id").first()
+    return {"offers": gpu_offers.count(), "cheapest": cheapest}
+
+
 def offer_get(*, workspace, offer_pk) -> Offer:
     from django.shortcuts import get_object_or_404
 

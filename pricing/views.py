@@ -173,8 +173,9 @@ def _compare_column(offer) -> dict:
 @require_safe
 @workspace_role_required
 def offer_deploy(request, offer_id: int):
+    """Deploy opens the launch form with this offer (404 for another workspace's offer)."""
     offer = selectors.offer_get(workspace=request.workspace, offer_pk=offer_id)
-    return render(request, "pricing/deploy.html", {"offer": offer, "spec": GPU_SPECS.get(offer.gpu_model)})
+    return redirect(f"{reverse('deployments:new')}?offer={offer.pk}")
 
 
 @require_POST

@@ -191,10 +191,24 @@ def credential_create(*, workspace, provider: str, api_key: str, label: str, cre
 
 
 def credential_delete(*, credential: ProviderCredential) -> None:
-    """Forget the key. The guard "refuse while running deployments use it" arrives with the
-    Deployment model in the next issue; until then nothing can depend on a credential."""
+    """Forget the key, unless deployments still use it: without the key nobody could stop or
+    terminate their instances, and they would bill on unseen."""
+    with transaction.atomic():
+        _refuse_while_deployed(credential)
+        # Finished deployments go with the account (Deployment.credential is PROTECT, so they
+        # would otherwise block it forever); their instances are confirmed terminated. A live one
+        # launched meanwhile still blocks the delete (ProtectedError) rather than being dropped.
+        credential.deployments.filter(desired_state="deleted", status="terminated").delete()
+        credential.delete()
     logger.info("Deleted %s credential %s (fingerprint %s)", credential.provider, credential.pk, credential.fingerprint)
-    credential.delete()
+
+
+def _refuse_while_deployed(credential: ProviderCredential) -> None:
+    live = credential.deployments.exclude(desired_state="deleted", status="terminated").count()
+    if live:
+        raise ApplicationError(
+            f"{credential.label} still has {live} deployment(s). Delete them and wait until they are terminated, "
+            "then disconnect the account.", code="in_use", status=409)
 
 
 # --- Defaults for a new workspace ------------------------------------------------------------

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST, require_safe
 from accounts.decorators import workspace_role_required
 from accounts.models import Role
 from computehub import htmx
+from computehub.errors import ApplicationError
 from computehub.forms import submit_form
 from providers import selectors, services
 from providers.forms import ConnectForm
@@ -54,6 +55,13 @@ def connect(request):
 @workspace_role_required(**ADMIN_WRITES)
 def credential_delete(request, credential_id):
     credential = selectors.credential_get(workspace=request.workspace, credential_id=credential_id)
-    services.credential_delete(credential=credential)
+    try:
+        services.credential_delete(credential=credential)
+    except ApplicationError as refused:  # e.g. deployments still running on this account
+        messages.error(request, refused.message)
+        if htmx.is_partial(request):  # keep the row: an empty 422 body would swap it away
+            row = {"credential": credential, "can_manage": True}
+            return htmx.render_fragment(request, "providers/partials/credential_row.html", row, status=422)
+        return redirect("providers:index")
     messages.success(request, f"Disconnected “{credential.label}”. Its key is deleted.")
     return htmx.render_fragment(request, None) if htmx.is_partial(request) else redirect("providers:index")

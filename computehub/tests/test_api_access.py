@@ -45,6 +45,18 @@ def _credential(workspace: Workspace, scenario: Scenario):
     return ProviderCredential.objects.create(workspace=workspace, provider="runpod", label="addressed").pk
 
 
+def _deployment(workspace: Workspace, scenario: Scenario):
+    from deployments.tests.factories import DeploymentFactory
+
+    return DeploymentFactory(workspace=workspace).pk
+
+
+def _template(workspace: Workspace, scenario: Scenario):
+    from deployments.tests.factories import TemplateFactory
+
+    return TemplateFactory(workspace=workspace).pk
+
+
 # URL kwarg name → value naming an object of `workspace` (the `team` fixture's workspace).
 URL_KWARGS: dict[str, Callable[[Workspace, Scenario], object]] = {
     "slug": lambda workspace, scenario: workspace.slug,
@@ -52,6 +64,8 @@ URL_KWARGS: dict[str, Callable[[Workspace, Scenario], object]] = {
     "invitation_id": _invitation,
     "token_id": _token,
     "credential_id": _credential,
+    "deployment_id": _deployment,
+    "template_id": _template,
 }
 
 # Writes a Viewer may make because they concern the caller's own things. In the viewer scenario

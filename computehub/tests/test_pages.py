@@ -69,3 +69,16 @@ def test_server_error_page_renders_without_a_request_context(rf):
     response = server_error(rf.get("/"))
     assert response.status_code == 500
     assert "Something went wrong on our side" in response.content.decode()
+
+
+def test_dashboard_shows_offers_and_deployments_once_they_exist(client_in, team):
+    from deployments.tests.factories import DeploymentFactory
+    from pricing.tests.test_prices_page import make_credential, make_offer
+
+    credential = make_credential(team["workspace"])
+    make_offer(credential, gpu_model="rtx-4090", price_per_gpu_hour=0.31)
+    make_offer(credential, gpu_model="h100-sxm", price_per_gpu_hour=2.49, gpu_count=8)
+    DeploymentFactory(workspace=team["workspace"], credential=credential, spend_usd=1.25)
+    page = client_in(team["viewer"], team["workspace"]).get("/").content.decode()
+    assert "Cheapest right now: RTX-4090 at $0.31/GPU-hour on RunPod" in page
+    assert "1 in all · $1.25 spent so far" in page

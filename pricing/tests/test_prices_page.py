@@ -189,10 +189,11 @@ def test_compare_with_another_workspaces_offer_is_404(team, other_team, market, 
     assert response.status_code == 404
 
 
-def test_deploy_placeholder_shows_the_offer_and_hides_other_workspaces(team, other_team, market, client_in):
-    client = client_in(team["viewer"], team["workspace"])
-    html = client.get(f"/prices/offers/{market['b4090'].pk}/deploy/").content.decode()
-    assert "Deployments arrive with the next issue" in html and "$0.35/hour" in html
+def test_deploy_opens_the_launch_form_and_hides_other_workspaces(team, other_team, market, client_in):
+    client = client_in(team["developer"], team["workspace"])
+    response = client.get(f"/prices/offers/{market['b4090'].pk}/deploy/", follow=True)
+    assert response.redirect_chain[0][0] == f"/deployments/new/?offer={market['b4090'].pk}"
+    assert "$0.35/hour" in response.content.decode()
     theirs = make_offer(make_credential(other_team["workspace"]))
     assert client.get(f"/prices/offers/{theirs.pk}/deploy/").status_code == 404
 

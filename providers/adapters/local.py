@@ -243,6 +243,15 @@ class LocalAdapter(ProviderAdapter):
     def _folder(self, instance_id: str) -> Path:
         return _dir(self._namespace, instance_id)
 
+    def work_dir(self, instance_id: str) -> Path:
+        """The command's working directory: the root of the deployment's file browser."""
+        return self._folder(instance_id) / "work"
+
+    def log_path(self, instance_id: str) -> Path:
+        """The output file (``<ISO time>\\t<line>`` per line, appended across restarts), which the
+        log collector tails by byte offset for sub-second latency."""
+        return self._folder(instance_id) / "output.log"
+
     async def validate_credential(self) -> None:
         return None
 

@@ -1,13 +1,11 @@
 // The Prices page: filters toggle and GPU search, compare selection (max 4) and drawer, and the
-// price history chart drawn as inline SVG from JSON (embedded first, then /api/v1/price-history/).
+// price history chart (static/js/chart.js) from JSON (embedded first, then /api/v1/price-history/).
 (function () {
   "use strict";
 
   var MAX_COMPARE = 4;
   var TYPING_MS = 400;
   var selected = []; // offer ids, kept across HTMX swaps of the results
-  var COLORS = ["#4338ca", "#0e9384", "#dc6803", "#c11574", "#1570ef", "#667085", "#7a5af8"];
-  var SVG = "http://www.w3.org/2000/svg";
 
   // --- Filters ---------------------------------------------------------------------------
   function toggleFilters(button) {
@@ -87,70 +85,22 @@
     renderCompareBar();
   }
 
-  // --- History chart ---------------------------------------------------------------------
-  function el(name, attrs, parent) {
-    var node = document.createElementNS(SVG, name);
-    Object.keys(attrs).forEach(function (key) { node.setAttribute(key, attrs[key]); });
-    if (parent) parent.appendChild(node);
-    return node;
-  }
-
-  function bounds(series) {
-    var xs = [], ys = [];
-    series.forEach(function (s) {
-      s.points.forEach(function (p) { xs.push(Date.parse(p.t)); ys.push(p.price_per_gpu_hour); });
-    });
-    var yMax = Math.max.apply(null, ys), yMin = Math.min.apply(null, ys);
-    var pad = (yMax - yMin) * 0.1 || yMax * 0.1 || 1;
-    return { x0: Math.min.apply(null, xs), x1: Math.max.apply(null, xs) || 1, y0: Math.max(0, yMin - pad), y1: yMax + pad };
-  }
-
-  function drawAxes(svg, b, box, days) {
-    var axis = el("g", { class: "axis" }, svg), grid = el("g", { class: "grid" }, svg);
-    for (var i = 0; i <= 4; i++) {
-      var value = b.y0 + (b.y1 - b.y0) * i / 4, y = box.y(value);
-      el("line", { x1: box.left, x2: box.right, y1: y, y2: y }, grid);
-      el("text", { x: box.left - 8, y: y + 4, "text-anchor": "end" }, axis).textContent = "$" + value.toFixed(2);
-    }
-    var ticks = b.x1 === b.x0 ? [2] : [0, 1, 2, 3, 4];  // one refresh so far: one date, centred
-    ticks.forEach(function (j) {
-      var t = b.x0 + (b.x1 - b.x0) * j / 4, date = new Date(t);
-      var label = days <= 1 ? date.toTimeString().slice(0, 5) : date.toLocaleDateString(undefined, { month: "short", day: "numeric" });
-      // The outer labels hang inwards, so the last date is not cut off at the chart's edge.
-      var anchor = j === 0 ? "start" : j === 4 ? "end" : "middle";
-      el("text", { x: box.x(t), y: box.bottom + 18, "text-anchor": anchor }, axis).textContent = label;
-    });
-    el("text", { x: 12, y: box.top - 8 }, axis).textContent = "$/GPU-h";
-  }
-
+  // --- History chart (drawn by static/js/chart.js) ----------------------------------------
   function drawChart(data) {
     var chart = document.querySelector("[data-history-chart]"), legend = document.querySelector("[data-history-legend]");
     if (!chart) return;
-    chart.textContent = ""; legend.textContent = "";
-    if (!data.series.length) { chart.innerHTML = '<p class="muted chart-empty">No prices recorded for this GPU in this period.</p>'; return; }
-    // Drawn at the container's own width, so 11px labels stay 11px on phones and wide screens.
-    var W = Math.max(300, chart.clientWidth || 720), H = 260, b = bounds(data.series);
-    var box = { left: 56, right: W - 12, top: 22, bottom: H - 28 };
-    box.x = function (t) { return box.left + (b.x1 === b.x0 ? 0.5 : (t - b.x0) / (b.x1 - b.x0)) * (box.right - box.left); };
-    box.y = function (v) { return box.bottom - (v - b.y0) / (b.y1 - b.y0) * (box.bottom - box.top); };
-    var svg = el("svg", { viewBox: "0 0 " + W + " " + H, "aria-hidden": "true" }, chart);
-    drawAxes(svg, b, box, data.days);
-    data.series.forEach(function (s, i) { drawSeries(svg, legend, s, COLORS[i % COLORS.length], box); });
-  }
-
-  function drawSeries(svg, legend, s, color, box) {
-    var points = s.points.map(function (p) { return box.x(Date.parse(p.t)).toFixed(1) + "," + box.y(p.price_per_gpu_hour).toFixed(1); });
-    var dash = s.spot ? "6 4" : "none";
-    el("polyline", { points: points.join(" "), fill: "none", stroke: color, "stroke-width": 2, "stroke-dasharray": dash, "data-series": s.provider + (s.spot ? ":spot" : "") }, svg);
-    // A dot per refresh, so a series with a single refresh so far (a new workspace) still shows.
-    s.points.forEach(function (p) {
-      el("circle", { cx: box.x(Date.parse(p.t)), cy: box.y(p.price_per_gpu_hour), r: 3, fill: color }, svg);
+    var series = data.series.map(function (s) {
+      return {
+        key: s.provider + (s.spot ? ":spot" : ""), dash: s.spot,
+        label: (s.provider_name || s.provider) + (s.spot ? " (spot)" : " (on-demand)"),
+        points: s.points.map(function (p) { return { t: Date.parse(p.t), v: p.price_per_gpu_hour }; }),
+      };
     });
-    var item = document.createElement("li");
-    var swatch = el("svg", { width: 22, height: 8 }, item);
-    el("line", { x1: 0, x2: 22, y1: 4, y2: 4, stroke: color, "stroke-width": 2, "stroke-dasharray": dash }, swatch);
-    item.appendChild(document.createTextNode((s.provider_name || s.provider) + (s.spot ? " (spot)" : " (on-demand)")));
-    legend.appendChild(item);
+    window.ComputeHub.lineChart(chart, legend, {
+      series: series, yLabel: "$/GPU-h", shortTimes: data.days <= 1,
+      yFormat: function (v) { return "$" + v.toFixed(2); },
+      empty: "No prices recorded for this GPU in this period.",
+    });
   }
 
   function loadHistory() {

@@ -103,6 +103,8 @@
       var data;
       try { data = JSON.parse(event.data); } catch (e) { return; }
       if (data && data.type === "toast") toast(data.level, data.message);
+      // Other scripts (deployments.js: live status chips) listen here instead of opening a socket.
+      if (data) document.dispatchEvent(new CustomEvent("computehub:message", { detail: data }));
     });
     socket.addEventListener("close", function (event) {
       setLive("off");

@@ -1,0 +1,77 @@
+"""When the reconciler looks at a deployment next. `next_attempt_at` is that time: soon while
+something is moving, slower once settled, and a capped exponential backoff after provider
+errors (stripe/client-go style, reliability.md §4.3). The sweep picks rows whose time has come."""
+
+from datetime import timedelta
+
+from django.db.models import Q
+from django.utils import timezone
+
+from deployments.models import Deployment, DesiredState, EventKind, Status
+from deployments.services import event_record
+
+BACKOFF_BASE_S = 5.0
+BACKOFF_CAP_S = 300.0
+# Settled deployments are still observed (drift, preemption, a console stop) at a slower cadence.
+OBSERVE_S = {Status.RUNNING: 30, Status.UNKNOWN: 30, Status.STOPPED: 120, Status.FAILED: 300,
+             Status.PREEMPTED: 300}
+TRANSITIONAL = {Status.PENDING, Status.PROVISIONING, Status.STARTING, Status.STOPPING, Status.TERMINATING}
+CONFIRM_S = 3  # a terminate or stop just asked for: look again soon
+
+
+def backoff_s(attempts: int, retry_after: float | None = None) -> float:
+    delay = min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2 ** max(0, attempts - 1))
+    return max(delay, min(retry_after or 0.0, BACKOFF_CAP_S))
+
+
+def settled(deployment: Deployment) -> bool:
+    return deployment.status == deployment.desired_state and deployment.restart_requested_at is None
+
+
+def next_look_s(deployment: Deployment) -> float | None:
+    """Seconds until the next look; None means "at the next sweep"."""
+    if deployment.status in TRANSITIONAL or not settled(deployment):
+        if deployment.status in (Status.FAILED, Status.PREEMPTED, Status.UNKNOWN):
+            return OBSERVE_S[Status(deployment.status)]  # no action to take: only watch
+        return CONFIRM_S if deployment.status in TRANSITIONAL else None
+    return OBSERVE_S.get(Status(deployment.status))
+
+
+def _unchanged_intent(deployment: Deployment) -> Q:
+    """A person's action since we read the row resets the schedule; do not overwrite it."""
+    restart = (Q(restart_requested_at__isnull=True) if deployment.restart_requested_at is None
+               else Q(restart_requested_at=deployment.restart_requested_at))
+    return Q(pk=deployment.pk, desired_state=deployment.desired_state) & restart
+
+
+def schedule_after_success(deployment: Deployment) -> None:
+    seconds = next_look_s(deployment)
+    at = timezone.now() + timedelta(seconds=seconds) if seconds is not None else None
+    fields = {"attempts": 0, "next_attempt_at": at}
+    if deployment.status != Status.FAILED:  # a failure's reason stays readable
+        fields["last_error"] = ""
+    Deployment.objects.filter(_unchanged_intent(deployment)).update(**fields)
+
+
+def retry_later(deployment: Deployment, message: str, *, retry_after: float | None = None,
+                delay_s: float | None = None) -> None:
+    """The step failed for a reason that may pass: status untouched (a provider error is not the
+    instance being down), one more attempt counted, an event when the reason is new."""
+    attempts = deployment.attempts + 1
+    delay = delay_s if delay_s is not None else backoff_s(attempts, retry_after)
+    Deployment.objects.filter(pk=deployment.pk).update(
+        attempts=attempts, last_error=message[:500], next_attempt_at=timezone.now() + timedelta(seconds=delay))
+    if message[:500] != deployment.last_error:  # one event per new reason, not one per retry
+        event_record(deployment=deployment, kind=EventKind.ERROR, message=message,
+                     data={"attempts": attempts, "retry_in_s": round(delay, 1)})
+    deployment.attempts, deployment.last_error = attempts, message[:500]
+
+
+def due(now=None):
+    """Deployments the sweep should reconcile now: not finished, their time has come, not leased."""
+    now = now or timezone.now()
+    finished = Q(status=Status.TERMINATED) | (Q(status=Status.FAILED, instance_id="") & ~Q(
+        desired_state=DesiredState.DELETED))
+    time_has_come = Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
+    free = Q(lease_owner="") | Q(lease_until__isnull=True) | Q(lease_until__lt=now)
+    return Deployment.objects.filter(time_has_come & free).exclude(finished).order_by("next_attempt_at")

@@ -1,0 +1,82 @@
+"""Reads of deployments. Every read is scoped to a workspace."""
+
+from django.core.exceptions import ValidationError
+from django.db.models import Count, Q, QuerySet, Sum
+from django.http import Http404
+
+from deployments.models import Deployment, DeploymentEvent, DesiredState, Status
+from providers.adapters import adapter_class
+
+ACTIONS = ("start", "stop", "restart", "delete")
+GONE = "This deployment has been deleted."
+ENDED = "The instance has ended; delete this deployment and deploy again."
+
+
+def deployments_for_workspace(*, workspace) -> QuerySet[Deployment]:
+    return Deployment.objects.filter(workspace=workspace).select_related("credential")
+
+
+GONE_Q = Q(desired_state=DesiredState.DELETED, status=Status.TERMINATED)
+
+
+def deployments_listed(*, workspace, include_gone: bool = False) -> QuerySet[Deployment]:
+    """The list page's rows: deleted deployments whose instance is confirmed gone only on request."""
+    listed = deployments_for_workspace(workspace=workspace).select_related("template")
+    return listed if include_gone else listed.exclude(GONE_Q)
+
+
+def deployments_summary(*, workspace) -> dict:
+    """Counts (all, running, deleted) and spend so far, in one query however many deployments."""
+    return Deployment.objects.filter(workspace=workspace).aggregate(
+        total=Count("pk"),
+        running=Count("pk", filter=Q(status=Status.RUNNING)),
+        spend=Sum("spend_usd", default=0.0),
+        gone=Count("pk", filter=GONE_Q),
+    )
+
+
+def deployment_get(*, workspace, deployment_id) -> Deployment:
+    """404 for another workspace's deployment, exactly as for one that does not exist."""
+    try:
+        deployment = deployments_for_workspace(workspace=workspace).filter(pk=deployment_id).first()
+    except (ValueError, TypeError, ValidationError):  # not a UUID: the same 404
+        deployment = None
+    if deployment is None:
+        raise Http404("No such deployment.")
+    return deployment
+
+
+def deployment_events(*, deployment) -> QuerySet[DeploymentEvent]:
+    return DeploymentEvent.objects.filter(deployment=deployment).select_related("actor").order_by("id")
+
+
+def _capability_reason(provider: str, action: str) -> str | None:
+    try:
+        return adapter_class(provider).capabilities.reason(action)
+    except KeyError:
+        return f"ComputeHub has no adapter for {provider!r}."
+
+
+def _state_reason(deployment: Deployment, action: str) -> str | None:
+    """Why `action` makes no sense in the deployment's current state, or None."""
+    desired, status = deployment.desired_state, deployment.status
+    if status == Status.TERMINATED and action != "delete":
+        return ENDED
+    if action == "start" and desired == DesiredState.RUNNING:
+        return "It is already running or starting."
+    if action == "stop" and desired == DesiredState.STOPPED:
+        return "It is already stopped or stopping."
+    if action == "restart" and (desired != DesiredState.RUNNING or status != Status.RUNNING):
+        return "Only a running deployment can be restarted."
+    if action == "restart" and deployment.restart_requested_at is not None:
+        return "A restart is already on its way."
+    return None
+
+
+def deployment_actions(deployment: Deployment) -> dict[str, str | None]:
+    """action → None when allowed now, else the reason to show beside a disabled button. The
+    provider's inability comes first: it is the more useful explanation."""
+    if deployment.desired_state == DesiredState.DELETED:
+        return {action: GONE for action in ACTIONS}
+    return {action: _capability_reason(deployment.provider, action) or _state_reason(deployment, action)
+            for action in ACTIONS}

@@ -1,0 +1,84 @@
+"""How a deployment reads on the pages: the status chip (one mapping, used by the list row, the
+detail header and the live updates that re-render them), uptime, endpoints and the SSH line."""
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.utils import timezone
+
+from deployments.models import DesiredState, Status
+
+# Observed status → (label, chip style). The provider's raw status goes in the chip's title.
+_CHIPS = {
+    Status.PENDING: ("Starting", "starting"),
+    Status.PROVISIONING: ("Starting", "starting"),
+    Status.STARTING: ("Starting", "starting"),
+    Status.RUNNING: ("Live", "live"),
+    Status.STOPPING: ("Stopping…", "stopping"),
+    Status.STOPPED: ("Stopped", "stopped"),
+    Status.TERMINATING: ("Deleting…", "deleting"),
+    Status.TERMINATED: ("Deleted", "stopped"),
+    Status.FAILED: ("Error", "error"),
+    Status.PREEMPTED: ("Preempted", "error"),
+    Status.UNKNOWN: ("Unknown", "unknown"),
+}
+_SETTLED = {Status.TERMINATED, Status.STOPPED, Status.FAILED}
+
+
+@dataclass(frozen=True)
+class Chip:
+    label: str
+    style: str
+    title: str
+
+
+def status_chip(deployment) -> Chip:
+    """What the person sees; a pending delete or stop reads as under way before the provider moves."""
+    label, style = _CHIPS.get(deployment.status, ("Unknown", "unknown"))
+    if deployment.desired_state == DesiredState.DELETED and deployment.status != Status.TERMINATED:
+        label, style = "Deleting…", "deleting"
+    elif deployment.desired_state == DesiredState.STOPPED and deployment.status not in _SETTLED:
+        label, style = "Stopping…", "stopping"
+    raw = deployment.raw_status or deployment.get_status_display()
+    title = f"Provider status: {raw}" + (f" · {deployment.last_error}" if deployment.last_error else "")
+    return Chip(label, style, title)
+
+
+def uptime(deployment, now=None) -> timedelta | None:
+    if deployment.status != Status.RUNNING or not deployment.running_since:
+        return None
+    return (now or timezone.now()) - deployment.running_since
+
+
+def short_duration(delta: timedelta | None) -> str:
+    if delta is None:
+        return "–"
+    minutes = int(delta.total_seconds() // 60)
+    days, hours, mins = minutes // 1440, minutes // 60 % 24, minutes % 60
+    if days:
+        return f"{days}d {hours}h"
+    return f"{hours}h {mins}m" if hours else f"{mins}m"
+
+
+def ssh_command(deployment) -> str:
+    if not deployment.ssh_host:
+        return ""
+    port = f" -p {deployment.ssh_port}" if deployment.ssh_port and deployment.ssh_port != 22 else ""
+    return f"ssh{port} {deployment.ssh_user or 'root'}@{deployment.ssh_host}"
+
+
+def endpoints(deployment) -> list[tuple[int, str]]:
+    """(container port, URL) for each exposed port the provider mapped to a public one."""
+    host = deployment.public_ip or deployment.ssh_host
+    if not host or deployment.status != Status.RUNNING:
+        return []
+    mapping = {int(k): int(v) for k, v in (deployment.port_map or {}).items() if str(v).isdigit() or isinstance(v, int)}
+    return [(port, f"http://{host}:{mapping[port]}/") for port in sorted(mapping)]
+
+
+def decorate(deployment, actions: dict | None = None):
+    """Attach what the templates read, so one row template serves list, HTMX swap and detail."""
+    deployment.chip = status_chip(deployment)
+    deployment.uptime_text = short_duration(uptime(deployment))
+    deployment.actions = actions or {}
+    return deployment

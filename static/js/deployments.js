@@ -1,0 +1,78 @@
+// Deployments pages: live status (list rows and the detail header re-rendered by the server when a
+// status message arrives on the workspace socket, see toasts.js), the launch form's environment
+// rows and spot toggle, and copy buttons.
+(function () {
+  "use strict";
+
+  // --- Live status ------------------------------------------------------------------------
+  var pending = {};  // one refresh per deployment at a time, however many messages arrive
+
+  function refresh(target, url) {
+    if (!target || pending[url]) return;
+    pending[url] = true;
+    htmx.ajax("GET", url, { target: target, swap: "outerHTML" }).finally(function () { delete pending[url]; });
+  }
+
+  function onStatus(id) {
+    var row = document.getElementById("dep-" + id);
+    if (row) refresh(row, row.getAttribute("data-row-url"));
+    var head = document.getElementById("deployment-head");
+    if (head && head.getAttribute("data-head-url").indexOf(id) !== -1) refresh(head, head.getAttribute("data-head-url"));
+  }
+
+  document.addEventListener("computehub:message", function (event) {
+    var data = event.detail || {};
+    if ((data.type === "deployment.status" || data.type === "status") && data.id) onStatus(String(data.id));
+  });
+  window.ComputeHub = window.ComputeHub || {};
+  window.ComputeHub.deploymentStatusChanged = onStatus;
+
+  // --- Launch form: environment rows ---------------------------------------------------------
+  function addEnvRow(button) {
+    var section = button.closest("section");
+    var rows = section.querySelector("[data-env-rows]");
+    var index = Number(rows.getAttribute("data-next-index"));
+    rows.setAttribute("data-next-index", String(index + 1));
+    var html = section.querySelector("template[data-env-template]").innerHTML.replace(/__i__/g, String(index));
+    rows.insertAdjacentHTML("beforeend", html);
+    rows.lastElementChild.querySelector("input").focus();
+  }
+
+  function removeEnvRow(button) {
+    var row = button.closest("[data-env-row]"), next = row.nextElementSibling || row.previousElementSibling;
+    row.remove();
+    var focus = next ? next.querySelector("input") : document.querySelector("[data-env-add]");
+    if (focus) focus.focus();
+  }
+
+  // A secret's value is typed into a password input, so it is not shown on screen.
+  function toggleSecret(box) {
+    box.closest("[data-env-row]").querySelector("[data-env-value]").type = box.checked ? "password" : "text";
+  }
+
+  function toggleBid() {
+    var spot = document.querySelector("[data-launch-form] input[name=spot]"), bid = document.querySelector("[data-bid]");
+    if (spot && bid) bid.hidden = !spot.checked;
+  }
+
+  // --- Copy buttons ------------------------------------------------------------------------
+  function copy(button) {
+    var source = document.querySelector(button.getAttribute("data-copy"));
+    var text = source.value || source.textContent;
+    var done = function () { button.textContent = "Copied"; setTimeout(function () { button.textContent = "Copy"; }, 1500); };
+    if (navigator.clipboard) navigator.clipboard.writeText(text).then(done, function () { source.select(); });
+    else { source.select(); document.execCommand("copy"); done(); }
+  }
+
+  document.addEventListener("click", function (event) {
+    var t = event.target;
+    if (t.closest("[data-env-add]")) addEnvRow(t.closest("[data-env-add]"));
+    if (t.closest("[data-env-remove]")) removeEnvRow(t.closest("[data-env-remove]"));
+    if (t.closest("[data-copy]")) copy(t.closest("[data-copy]"));
+  });
+  document.addEventListener("change", function (event) {
+    if (event.target.matches("[data-env-secret]")) toggleSecret(event.target);
+    if (event.target.matches("[data-launch-form] input[name=spot]")) toggleBid();
+  });
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", toggleBid); else toggleBid();
+})();
