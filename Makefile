@@ -33,6 +33,7 @@ setup: $(VENV)/.installed
 run: export DEBUG ?= 1
 run: export COMPUTEHUB_SANDBOX_URL ?= http://127.0.0.1:$(SANDBOX_PORT)
 run: export COMPUTEHUB_LOCAL_PROVIDER ?= 1
+run: export PYTHONUNBUFFERED = 1
 run: setup
 	@echo ""
 	@echo "  ComputeHub is starting at http://$(HOST):$(PORT)/   (Ctrl-C stops it)"
