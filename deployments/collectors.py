@@ -3,26 +3,29 @@ LogChunk / MetricSample rows, which deployments.logs / deployments.metrics publi
 
 Remote providers are asked through their adapter (logs every ~5 s, metrics every ~15 s, later
 when the provider rate-limits). The Local provider's output file is tailed directly every ~50 ms
-by byte offset, so a line a process prints reaches a viewer well under half a second later.
+by byte offset (deployments.local_tail), so a line a process prints reaches a viewer quickly.
 
-Where each deployment got to (a byte offset, or the last provider timestamp) is kept in the
-cache, so a restarted collector continues rather than re-reading. Delivery is at least once: a
-crash between storing lines and saving the cursor repeats those lines, never drops them.
+Where each deployment got to (a byte offset, or the last provider timestamp with the lines
+already stored at it) is Deployment.log_cursor, saved in the transaction that stores the lines:
+a restarted collector continues exactly where the stored lines end, neither dropping nor
+repeating any.
 """
 
+import asyncio
+import hashlib
 import logging
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from pathlib import Path
 
 from asgiref.sync import async_to_sync
-from django.core.cache import cache
 from django.db import close_old_connections, connection
 from django.utils import timezone
 
-from deployments.logs import last_log_seq, log_append
+from deployments.local_tail import LocalTail
+from deployments.logs import log_append
 from deployments.metrics import metric_record, values_from_points
 from deployments.models import Deployment, Status
 from providers.adapters.base import ProviderErrorBase, RateLimited
@@ -32,12 +35,12 @@ from providers.services import ProviderDisabled, credential_adapter
 logger = logging.getLogger(__name__)
 
 LOCAL = "local"
-TAIL_INTERVAL_S = 0.05  # a stat per Local deployment per step: cheap, and half the wait for a line
+TAIL_INTERVAL_S = 0.02  # a stat per Local deployment per step: cheap, and the wait a new line sees
 REMOTE_LOGS_INTERVAL_S = 5.0
 METRICS_INTERVAL_S = {"local": 5.0}  # others: REMOTE_METRICS_INTERVAL_S
 REMOTE_METRICS_INTERVAL_S = 15.0
 REFRESH_LIST_S = 1.0  # how often the loops look for deployments that started or stopped
-MAX_READ_BYTES = 1 << 20  # per tail step: a flood is taken in pieces, the loop stays responsive
+ADAPTER_TIMEOUT_S = 20.0  # one hung provider call must not hold up every other deployment
 LIVE_STATUSES = (Status.PROVISIONING, Status.STARTING, Status.RUNNING, Status.STOPPING)
 FINAL_LINES_GRACE = timedelta(minutes=2)  # keep reading a little after a process ended
 
@@ -46,99 +49,16 @@ def capable(deployment, action: str) -> bool:
     return adapter_class(deployment.provider).capabilities.supports(action)
 
 
-def _cursor_key(deployment_id) -> str:
-    return f"deployments:log-cursor:{deployment_id}"
-
-
 def _call_adapter(deployment, method: str, *args, **kwargs):
-    """Run one async adapter call from sync code, closing the adapter's HTTP client after."""
+    """Run one async adapter call from sync code, bounded by ADAPTER_TIMEOUT_S (TimeoutError),
+    closing the adapter's HTTP client after."""
     async def call():
         adapter = credential_adapter(deployment.credential)
         try:
-            return await getattr(adapter, method)(*args, **kwargs)
+            return await asyncio.wait_for(getattr(adapter, method)(*args, **kwargs), ADAPTER_TIMEOUT_S)
         finally:
             await adapter.aclose()
     return async_to_sync(call)()
-
-
-# --- Local: tail the output file ---------------------------------------------------------------
-
-
-def _line_text(raw: str) -> str:
-    """`<ISO time>\\t<text>` as the Local wrapper writes it → text (other lines as they are)."""
-    stamp, tab, text = raw.partition("\t")
-    return text if tab and stamp[:4].isdigit() else raw
-
-
-@dataclass
-class LocalTail:
-    """Byte offsets into Local deployments' output files, kept in memory between 100 ms steps."""
-
-    offsets: dict = field(default_factory=dict)
-    paths: dict = field(default_factory=dict)
-
-    def step(self, deployment) -> int:
-        """Store the complete lines written since the last step; returns how many."""
-        path = self._path(deployment)
-        offset = self._offset(deployment, path)
-        if _size(path) <= offset:  # the usual case: nothing written since the last step
-            return 0
-        try:
-            with open(path, "rb") as log:
-                log.seek(offset)
-                data = log.read(MAX_READ_BYTES)
-        except FileNotFoundError:
-            return 0
-        end = data.rfind(b"\n")  # a line still being written waits for its newline
-        if end < 0:
-            return 0
-        lines = [_line_text(raw) for raw in data[:end].decode("utf-8", errors="replace").split("\n")]
-        log_append(deployment=deployment, lines=lines)
-        self._advance(deployment.pk, offset + end + 1)
-        return len(lines)
-
-    def _path(self, deployment) -> Path:
-        if deployment.pk not in self.paths:  # building the adapter decrypts the key: once
-            self.paths[deployment.pk] = credential_adapter(deployment.credential).log_path(deployment.instance_id)
-        return self.paths[deployment.pk]
-
-    def _offset(self, deployment, path: Path) -> int:
-        offset = self.offsets.get(deployment.pk)
-        if offset is None:
-            offset = (cache.get(_cursor_key(deployment.pk)) or {}).get("offset")
-        if offset is None:
-            offset = _offset_after_lines(path, last_log_seq(deployment.pk))
-        if _size(path) < offset:  # the file was replaced or truncated: start it over
-            offset = 0
-        self.offsets[deployment.pk] = offset
-        return offset
-
-    def _advance(self, deployment_id, offset: int) -> None:
-        self.offsets[deployment_id] = offset
-        cache.set(_cursor_key(deployment_id), {"offset": offset}, timeout=None)
-
-    def forget(self, keep_ids) -> None:
-        for deployment_id in set(self.offsets) - set(keep_ids):
-            self.offsets.pop(deployment_id, None)
-            self.paths.pop(deployment_id, None)
-
-
-def _size(path: Path) -> int:
-    try:
-        return path.stat().st_size
-    except FileNotFoundError:
-        return 0
-
-
-def _offset_after_lines(path: Path, count: int) -> int:
-    """With no saved cursor, skip the lines already stored (each file line became one stored line)."""
-    if count <= 0:
-        return 0
-    offset = 0
-    with open(path, "rb") as log:
-        for _, line in zip(range(count), log, strict=False):
-            offset += len(line)
-    return offset
 
 
 _local_tail = LocalTail()
@@ -147,23 +67,46 @@ _local_tail = LocalTail()
 # --- Remote: ask the adapter -------------------------------------------------------------------
 
 
-def _remote_new_lines(deployment, lines) -> list[str]:
-    """The lines not stored yet: by timestamp when the provider gives them, else by count."""
-    cursor = cache.get(_cursor_key(deployment.pk)) or {}
-    if any(line.at is not None for line in lines):
-        since = datetime.fromisoformat(cursor["since"]) if cursor.get("since") else None
-        fresh = [line for line in lines if line.at is None or since is None or line.at > since]
-        newest = max(line.at for line in lines if line.at is not None)
-        cache.set(_cursor_key(deployment.pk), {"since": newest.isoformat()}, timeout=None)
-        return [line.text for line in fresh]
-    seen = cursor.get("seen", 0)
-    cache.set(_cursor_key(deployment.pk), {"seen": len(lines)}, timeout=None)
-    return [line.text for line in lines[seen:]]
+def _line_hash(text: str) -> str:
+    return hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()[:16]
 
 
-def _remote_since(deployment) -> datetime | None:
-    cursor = cache.get(_cursor_key(deployment.pk)) or {}
+def _stored_cursor(deployment) -> dict:
+    # Fresh from the row: the runner's Deployment object may predate the last append.
+    return Deployment.objects.filter(pk=deployment.pk).values_list("log_cursor", flat=True).first() or {}
+
+
+def _remote_since(cursor: dict) -> datetime | None:
     return datetime.fromisoformat(cursor["since"]) if cursor.get("since") else None
+
+
+def _timestamped_new_lines(lines, cursor: dict) -> tuple[list[str], dict]:
+    """Lines at or after the cursor's timestamp, less those already stored at exactly that
+    timestamp (several lines can share one; a strict `>` would drop the later ones), and the
+    cursor after them. Already-stored lines are counted, so a repeated identical line is kept."""
+    since = _remote_since(cursor)
+    seen = Counter(cursor.get("at_since", []))
+    fresh = []
+    for line in lines:
+        if line.at is not None and since is not None and line.at < since:
+            continue
+        if line.at is not None and line.at == since and seen[_line_hash(line.text)] > 0:
+            seen[_line_hash(line.text)] -= 1
+            continue
+        fresh.append(line)
+    newest = max([line.at for line in lines if line.at is not None] + ([since] if since else []))
+    at_newest = list(cursor.get("at_since", [])) if newest == since else []
+    at_newest += [_line_hash(line.text) for line in fresh if line.at == newest]
+    return [line.text for line in fresh], {"since": newest.isoformat(), "at_since": at_newest}
+
+
+def _remote_new_lines(lines, cursor: dict) -> tuple[list[str], dict]:
+    """The lines not stored yet and the cursor after them: by timestamp when the provider gives
+    them, else by count (such providers return their whole log each time)."""
+    if any(line.at is not None for line in lines):
+        return _timestamped_new_lines(lines, cursor)
+    seen = cursor.get("seen", 0)
+    return [line.text for line in lines[seen:]], {"seen": len(lines)}
 
 
 def collect_logs(deployment) -> int:
@@ -173,8 +116,12 @@ def collect_logs(deployment) -> int:
         return 0
     if deployment.provider == LOCAL:
         return _local_tail.step(deployment)
-    lines = _call_adapter(deployment, "fetch_logs", deployment.instance_id, since=_remote_since(deployment))
-    stored = log_append(deployment=deployment, lines=_remote_new_lines(deployment, lines))
+    cursor = _stored_cursor(deployment)
+    lines = _call_adapter(deployment, "fetch_logs", deployment.instance_id, since=_remote_since(cursor))
+    if not lines:
+        return 0
+    texts, after = _remote_new_lines(lines, cursor)
+    stored = log_append(deployment=deployment, lines=texts, cursor=after)
     return len(stored[1]) if stored else 0
 
 
@@ -185,20 +132,6 @@ def collect_metrics(deployment):
     points = _call_adapter(deployment, "fetch_metrics", deployment.instance_id)
     at = min((point.at for point in points), default=None)
     return metric_record(deployment=deployment, values=values_from_points(points), at=at)
-
-
-def collect_once(*, deployment) -> dict:
-    """Logs then metrics for one deployment, for the autopilot's sweep. Provider failures are
-    logged, not raised: the next sweep tries again."""
-    result = {"lines": 0, "metric": False}
-    for key, collect in (("lines", collect_logs), ("metric", collect_metrics)):
-        try:
-            value = collect(deployment)
-        except (ProviderErrorBase, ProviderDisabled) as exc:
-            logger.warning("Collecting %s for deployment %s failed: %s", key, deployment.pk, exc)
-            continue
-        result[key] = value if key == "lines" else value is not None
-    return result
 
 
 # --- The runner --------------------------------------------------------------------------------
@@ -245,6 +178,11 @@ def _remote_step(deployment, due: _Due) -> None:
             due.after(key, max(exc.retry_after or 0.0, interval))
         except (ProviderErrorBase, ProviderDisabled) as exc:
             logger.warning("Collecting %s for deployment %s failed: %s", name, deployment.pk, exc)
+            due.after(key, interval)
+        except Exception as exc:  # one deployment's bug must not stop the others
+            # The type only: an unexpected error's text may quote a request URL or headers.
+            logger.error("Collecting %s for deployment %s failed unexpectedly: %s", name, deployment.pk,
+                         type(exc).__name__)
             due.after(key, interval)
 
 

@@ -17,24 +17,17 @@ from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from accounts import selectors as account_selectors
 from accounts.consumers import CLOSE_FORBIDDEN, CLOSE_UNAUTHENTICATED
 from computehub import realtime
 from deployments import realtime as deployment_realtime
+from deployments import selectors
 from deployments.logs import last_log_seq, log_lines_after
-from deployments.models import Deployment
 
 BACKLOG_BATCH = 500  # lines per message while catching up
 MAX_TAIL = 1000  # `?tail=N`: a fresh viewer's last N lines
 
 
-@database_sync_to_async
-def _deployment_for(*, user, deployment_id) -> Deployment | None:
-    """The deployment when `user` is a member of its workspace; None otherwise (or missing)."""
-    deployment = Deployment.objects.filter(pk=deployment_id).select_related("workspace").first()
-    if deployment is None or account_selectors.membership_get(user=user, workspace=deployment.workspace) is None:
-        return None
-    return deployment
+_deployment_for = database_sync_to_async(selectors.deployment_for_member)
 
 
 @database_sync_to_async

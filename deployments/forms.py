@@ -10,6 +10,10 @@ import shlex
 from django import forms
 
 ENV_ROW = re.compile(r"^env-(\d{1,3})-(key|value|secret)$")
+# The env rows are read from the raw POST, past Django's field validators (which refuse NUL):
+# refuse control characters here. A tab can be pasted into a value; nothing else can be typed
+# into these one-line inputs, and PostgreSQL cannot store NUL at all.
+ENV_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 MAX_ENV_ROWS = 100
 
 
@@ -50,6 +54,9 @@ class LaunchForm(forms.Form):
         cleaned = super().clean()
         if cleaned.get("spot") and cleaned.get("bid_per_hour") is None:
             self.add_error("bid_per_hour", "A spot deployment needs a bid ceiling.")
+        self.env_errors = env_row_problems(self.env_rows)
+        if self.env_errors:  # shown beside the rows (launch.html); this makes the form invalid
+            self.add_error(None, "Please correct the environment variables.")
         return cleaned
 
     def service_arguments(self) -> dict:
@@ -82,6 +89,19 @@ def env_rows_from(data) -> list[dict]:
     for row in ordered:
         row["key"] = row["key"].strip()
     return [row for row in ordered if row["key"] or row["value"]]
+
+
+def env_row_problems(rows) -> list[str]:
+    """One message per row whose name or value holds a control character (a tab in a value is fine).
+    A secret's value is never echoed back, so messages name the variable only."""
+    problems = []
+    for row in rows:
+        if ENV_CONTROL.search(row["key"]) or "\t" in row["key"]:
+            problems.append("A variable name cannot contain control characters.")
+        elif ENV_CONTROL.search(row["value"]):
+            problems.append(f"The value of {row['key'] or 'a variable'} cannot contain control characters "
+                            "other than tabs.")
+    return problems
 
 
 def env_rows_initial(env: dict, secret_keys=()) -> list[dict]:

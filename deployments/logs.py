@@ -26,9 +26,11 @@ def normalize_lines(lines) -> list[str]:
     return out
 
 
-def _allocate(deployment_id, count: int) -> int:
-    """Reserve `count` sequence numbers; returns the first. Must run inside a transaction."""
-    Deployment.objects.filter(pk=deployment_id).update(log_seq=F("log_seq") + count)
+def _allocate(deployment_id, count: int, cursor: dict | None = None) -> int:
+    """Reserve `count` sequence numbers (and record the collector's cursor in the same UPDATE);
+    returns the first. Must run inside a transaction."""
+    extra = {} if cursor is None else {"log_cursor": cursor}
+    Deployment.objects.filter(pk=deployment_id).update(log_seq=F("log_seq") + count, **extra)
     last = Deployment.objects.filter(pk=deployment_id).values_list("log_seq", flat=True).get()
     return last - count + 1
 
@@ -42,14 +44,18 @@ def _prune(deployment_id, last_seq: int) -> None:
     ).delete()
 
 
-def log_append(*, deployment, lines) -> tuple[int, list[str]] | None:
+def log_append(*, deployment, lines, cursor: dict | None = None) -> tuple[int, list[str]] | None:
     """Store `lines` after the deployment's last line and publish them once committed.
+    `cursor` (a collector's position in its source) is saved in the same transaction, so the
+    lines and the position move together: exactly once across crashes and restarts.
     Returns (first_seq, lines as stored), or None when there was nothing to store."""
     lines = normalize_lines(lines)
     if not lines:
+        if cursor is not None:  # lines were read but all skipped: still move past them
+            Deployment.objects.filter(pk=deployment.pk).update(log_cursor=cursor)
         return None
     with transaction.atomic():
-        first_seq = _allocate(deployment.pk, len(lines))
+        first_seq = _allocate(deployment.pk, len(lines), cursor)
         LogChunk.objects.bulk_create(_chunks(deployment.pk, first_seq, lines))
         _prune(deployment.pk, first_seq + len(lines) - 1)
         transaction.on_commit(lambda: realtime.publish_log_lines(deployment, first_seq, lines))

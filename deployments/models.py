@@ -124,6 +124,10 @@ class Deployment(models.Model):
     # Highest sequence numbers handed out for this deployment's log lines and metric samples.
     log_seq = models.BigIntegerField(default=0)
     metric_seq = models.BigIntegerField(default=0)
+    # Where log collection got to (a Local byte offset, or a provider timestamp with the lines
+    # already stored at it). Written in the same transaction as the lines, so a crash can neither
+    # drop nor repeat lines; a cache entry could be culled and re-store the whole log.
+    log_cursor = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

@@ -4,6 +4,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count, Q, QuerySet, Sum
 from django.http import Http404
 
+from accounts.selectors import membership_get
 from deployments.models import Deployment, DeploymentEvent, DesiredState, Status
 from providers.adapters import adapter_class
 
@@ -43,6 +44,27 @@ def deployment_get(*, workspace, deployment_id) -> Deployment:
         deployment = None
     if deployment is None:
         raise Http404("No such deployment.")
+    return deployment
+
+
+def deployment_intent_q(deployment: Deployment) -> Q:
+    """Matches the row only while the person's request (desired state and restart request) is
+    still what `deployment` holds: writers that read the row make their UPDATE conditional on it,
+    so an action taken meanwhile is never undone or overwritten."""
+    restart = (Q(restart_requested_at__isnull=True) if deployment.restart_requested_at is None
+               else Q(restart_requested_at=deployment.restart_requested_at))
+    return Q(pk=deployment.pk, desired_state=deployment.desired_state) & restart
+
+
+def deployment_for_member(*, user, deployment_id) -> Deployment | None:
+    """The deployment when `user` is a member of its workspace; None when it is missing, foreign
+    or the id is not a UUID, so a caller cannot tell those apart (the socket's 4403)."""
+    try:
+        deployment = Deployment.objects.filter(pk=deployment_id).select_related("workspace").first()
+    except (ValueError, TypeError, ValidationError):
+        return None
+    if deployment is None or membership_get(user=user, workspace=deployment.workspace) is None:
+        return None
     return deployment
 
 

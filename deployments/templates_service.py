@@ -96,10 +96,10 @@ def _clean_argv(argv, field: str, errors: v.Errors) -> list[str]:
     return argv
 
 
-def _unique_slug(workspace, name: str, exclude_pk=None) -> str:
+def _unique_slug(workspace, name: str) -> str:
     base = (slugify(name) or "template")[:50]
     taken = set(DeploymentTemplate.objects.filter(workspace=workspace, slug__startswith=base)
-                .exclude(pk=exclude_pk).values_list("slug", flat=True))
+                .values_list("slug", flat=True))
     slug, n = base, 2
     while slug in taken:
         slug, n = f"{base}-{n}", n + 1

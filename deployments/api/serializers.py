@@ -166,4 +166,6 @@ class DeploymentCreateSerializer(StrictSerializer):
     def validate(self, data):
         if ("offer" in data) == ("credential" in data):
             raise serializers.ValidationError({"offer": ["Give either `offer`, or `credential` with `offer_id`."]})
+        if "offer" in data and "offer_id" in data:  # `offer` names the provider's offer already
+            raise serializers.ValidationError({"offer_id": ["Give `offer_id` only with `credential`, not with `offer`."]})
         return data

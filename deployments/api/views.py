@@ -13,7 +13,6 @@ from computehub.errors import ApplicationError
 from deployments import selectors, services
 from deployments import templates_service as templates
 from deployments.api import serializers as s
-from deployments.models import DesiredState, Status
 from pricing.selectors import offers_for_workspace
 from providers.selectors import credential_get
 
@@ -86,13 +85,6 @@ class TemplateDetailApi(WorkspaceAPIView):
 # --- deployments --------------------------------------------------------------------------------
 
 
-def _listed(workspace):
-    # select_related keeps the page at a constant number of queries (credential label, template name);
-    # a deployment that is deleted and whose instance is confirmed gone has left the list.
-    return (selectors.deployments_for_workspace(workspace=workspace).select_related("template")
-            .exclude(desired_state=DesiredState.DELETED, status=Status.TERMINATED))
-
-
 def _detail(request, deployment, code=status.HTTP_200_OK):
     return Response(s.DeploymentDetailSerializer(deployment, context={"request": request}).data, status=code)
 
@@ -135,7 +127,7 @@ class DeploymentListApi(WorkspaceAPIView):
     @extend_schema(operation_id="deployments_list",
                    responses={200: s.DeploymentListSerializer(many=True), **error_responses(*READ_ERRORS)})
     def get(self, request):
-        return self.paginated(_listed(request.workspace), s.DeploymentListSerializer)
+        return self.paginated(selectors.deployments_listed(workspace=request.workspace), s.DeploymentListSerializer)
 
     @extend_schema(operation_id="deployments_create", summary="Launch a deployment (Developer+)",
                    description="Everything is validated before anything is written or rented: a bad field "

@@ -1,16 +1,21 @@
-"""Orphans: instances carrying a `ch-<uuid>` tag that no live deployment owns (its row is gone,
-or it was terminated and the instance came back or was never confirmed). One list call per
-credential, at most every ORPHAN_SCAN_S; each orphan is reported, then terminated."""
+"""Orphans: instances carrying a `ch-<uuid>` tag that no live deployment owns: its row is gone,
+or it was terminated and the instance came back or was never confirmed, or the row does not know
+this instance and never will (a duplicate of a deleted or failed deployment, or a create the
+provider refused but made anyway, once the reconciler's own lookup window is over). One list call
+per credential, at most every ORPHAN_SCAN_S; each orphan is reported, then terminated."""
 
 import logging
 import re
 import uuid
+from datetime import timedelta
 
 from django.core.cache import cache
+from django.utils import timezone
 
 from computehub.realtime import publish_workspace_toast
-from deployments.models import Deployment, EventKind, Status
+from deployments.models import Deployment, DesiredState, EventKind, Status
 from deployments.reconciler.calls import provider_call
+from deployments.reconciler.schedule import FAILED_LOOKUP_S
 from deployments.services import event_record
 from providers.adapters import InstanceStatus, ProviderErrorBase
 from providers.models import ProviderCredential
@@ -31,9 +36,21 @@ def _owners(ids) -> dict[uuid.UUID, Deployment]:
     return {d.pk: d for d in Deployment.objects.filter(pk__in=ids)}
 
 
-def _is_orphan(deployment: Deployment | None) -> bool:
+def _lookup_over(deployment: Deployment) -> bool:
+    changed = deployment.status_changed_at
+    return changed is None or timezone.now() - changed > timedelta(seconds=FAILED_LOOKUP_S)
+
+
+def _is_orphan(deployment: Deployment | None, instance) -> bool:
     # Any workspace's live row owns its tag: the same account may be connected in two workspaces.
-    return deployment is None or deployment.status == Status.TERMINATED
+    if deployment is None or deployment.status == Status.TERMINATED:
+        return True
+    if instance.instance_id == deployment.instance_id:
+        return False  # its own instance: the reconciler stops or terminates it as asked
+    if deployment.desired_state == DesiredState.DELETED:
+        return bool(deployment.instance_id)  # without an id, the delete step adopts then terminates it
+    # A failed row never acts on an instance it does not know; within the window it adopts it.
+    return deployment.status == Status.FAILED and (bool(deployment.instance_id) or _lookup_over(deployment))
 
 
 def _report(credential, instance, deployment: Deployment | None) -> None:
@@ -54,7 +71,7 @@ def scan_credential(credential: ProviderCredential) -> int:
     count = 0
     for instance in instances:
         deployment = owners.get(_deployment_id(instance.tag))
-        if _is_orphan(deployment):
+        if _is_orphan(deployment, instance):
             _report(credential, instance, deployment)
             provider_call(credential, "terminate", instance.instance_id)
             count += 1

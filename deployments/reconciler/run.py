@@ -1,11 +1,14 @@
 """One reconcile under a lease, with the provider's errors turned into retries or explanations."""
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 
+from django.db import connections
 from django.utils import timezone
 
 from deployments.models import Deployment
-from deployments.reconciler import lease, schedule, steps
+from deployments.reconciler import escalate, lease, schedule, steps
+from deployments.reconciler.calls import call_timeout
 from providers.adapters import (AuthError, CapacityError, NotFound, NotSupported, ProviderError,
                                 ProviderUnavailable, RateLimited)
 from providers.services import ProviderDisabled
@@ -14,6 +17,10 @@ logger = logging.getLogger(__name__)
 
 KEY_REFUSED = "the provider refused the key"
 NOT_SUPPORTED_RETRY_S = 3600  # the provider will not learn to do it soon; keep the timeline quiet
+# The sweep bounds each provider call tighter than a one-off reconcile, and works through up to
+# this many credentials at once: a hanging provider then delays only its own deployments.
+SWEEP_CALL_TIMEOUT_S = 20.0
+SWEEP_CREDENTIALS_AT_ONCE = 8
 
 
 def reconcile_deployment(deployment_id, *, force: bool = True) -> str:
@@ -21,6 +28,8 @@ def reconcile_deployment(deployment_id, *, force: bool = True) -> str:
     "not_due" when `force` is off and its next look is in the future)."""
     owner = lease.new_owner()
     if not lease.claim(deployment_id, owner):
+        if force:  # a person's request arrived mid-step: the holder's schedule must not delay it
+            schedule.due_now(deployment_id)
         return "busy" if Deployment.objects.filter(pk=deployment_id).exists() else "missing"
     try:
         deployment = Deployment.objects.select_related("credential").get(pk=deployment_id)
@@ -32,6 +41,12 @@ def reconcile_deployment(deployment_id, *, force: bool = True) -> str:
 
 
 def _guarded_step(deployment: Deployment) -> str:
+    outcome = _step_or_retry(deployment)
+    escalate.escalate_unconfirmed_terminate(deployment)
+    return outcome
+
+
+def _step_or_retry(deployment: Deployment) -> str:
     try:
         outcome = steps.step(deployment)
     except (ProviderUnavailable, ProviderError, CapacityError, NotFound, TimeoutError) as exc:
@@ -65,9 +80,43 @@ def _describe(exc: Exception) -> str:
 
 def sweep(*, limit: int = 500) -> dict[str, int]:
     """Reconcile every deployment whose next look is due (see schedule.due); returns counts of
-    outcomes. Sequential: each step is short and the lease keeps parallel sweeps apart."""
+    outcomes. One credential's deployments run in order, several credentials at once (each in
+    its own thread and DB connection); the lease keeps parallel sweeps apart."""
     counts: dict[str, int] = {}
-    for deployment_id in list(schedule.due().values_list("pk", flat=True)[:limit]):
-        outcome = reconcile_deployment(deployment_id, force=False)
+    for outcome in _run_groups(_by_credential(schedule.due().values_list("pk", "credential_id")[:limit])):
         counts[outcome] = counts.get(outcome, 0) + 1
     return counts
+
+
+def _by_credential(rows) -> list[list]:
+    groups: dict[object, list] = {}
+    for deployment_id, credential_id in rows:
+        groups.setdefault(credential_id, []).append(deployment_id)
+    return list(groups.values())
+
+
+def _reconcile_group(deployment_ids) -> list[str]:
+    outcomes = []
+    with call_timeout(SWEEP_CALL_TIMEOUT_S):
+        for deployment_id in deployment_ids:
+            try:
+                outcomes.append(reconcile_deployment(deployment_id, force=False))
+            except Exception:  # e.g. the database went away: the other deployments still get their turn
+                logger.exception("Sweeping deployment %s failed", deployment_id)
+                outcomes.append("error")
+    return outcomes
+
+
+def _reconcile_group_in_thread(deployment_ids) -> list[str]:
+    try:
+        return _reconcile_group(deployment_ids)
+    finally:
+        connections.close_all()  # this thread's own connections, which would outlive the pool otherwise
+
+
+def _run_groups(groups: list[list]) -> list[str]:
+    if len(groups) <= 1:  # nothing to overlap: stay in this thread (and its transaction in tests)
+        return [outcome for ids in groups for outcome in _reconcile_group(ids)]
+    workers = min(SWEEP_CREDENTIALS_AT_ONCE, len(groups))
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sweep") as pool:
+        return [outcome for outcomes in pool.map(_reconcile_group_in_thread, groups) for outcome in outcomes]

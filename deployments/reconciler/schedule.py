@@ -4,11 +4,12 @@ errors (stripe/client-go style, reliability.md §4.3). The sweep picks rows whos
 
 from datetime import timedelta
 
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from deployments.models import Deployment, DesiredState, EventKind, Status
-from deployments.services import event_record
+from deployments.selectors import deployment_intent_q
+from deployments.services import event_record, scrub_secrets
 
 BACKOFF_BASE_S = 5.0
 BACKOFF_CAP_S = 300.0
@@ -17,6 +18,11 @@ OBSERVE_S = {Status.RUNNING: 30, Status.UNKNOWN: 30, Status.STOPPED: 120, Status
              Status.PREEMPTED: 300}
 TRANSITIONAL = {Status.PENDING, Status.PROVISIONING, Status.STARTING, Status.STOPPING, Status.TERMINATING}
 CONFIRM_S = 3  # a terminate or stop just asked for: look again soon
+# reliability.md §4.5: a terminate is retried at least every 30 s until the provider confirms.
+TERMINATE_RETRY_S = 30.0
+# A create the provider refused may have made the instance anyway; its tag is looked up every
+# OBSERVE_S[FAILED] for this long after the failure, then the orphan scan takes over.
+FAILED_LOOKUP_S = 3600
 
 
 def backoff_s(attempts: int, retry_after: float | None = None) -> float:
@@ -30,18 +36,13 @@ def settled(deployment: Deployment) -> bool:
 
 def next_look_s(deployment: Deployment) -> float | None:
     """Seconds until the next look; None means "at the next sweep"."""
+    if deployment.desired_state == DesiredState.DELETED and deployment.status != Status.TERMINATED:
+        return CONFIRM_S if deployment.status in TRANSITIONAL else None  # a terminate is never left waiting
     if deployment.status in TRANSITIONAL or not settled(deployment):
         if deployment.status in (Status.FAILED, Status.PREEMPTED, Status.UNKNOWN):
             return OBSERVE_S[Status(deployment.status)]  # no action to take: only watch
         return CONFIRM_S if deployment.status in TRANSITIONAL else None
     return OBSERVE_S.get(Status(deployment.status))
-
-
-def _unchanged_intent(deployment: Deployment) -> Q:
-    """A person's action since we read the row resets the schedule; do not overwrite it."""
-    restart = (Q(restart_requested_at__isnull=True) if deployment.restart_requested_at is None
-               else Q(restart_requested_at=deployment.restart_requested_at))
-    return Q(pk=deployment.pk, desired_state=deployment.desired_state) & restart
 
 
 def schedule_after_success(deployment: Deployment) -> None:
@@ -50,28 +51,47 @@ def schedule_after_success(deployment: Deployment) -> None:
     fields = {"attempts": 0, "next_attempt_at": at}
     if deployment.status != Status.FAILED:  # a failure's reason stays readable
         fields["last_error"] = ""
-    Deployment.objects.filter(_unchanged_intent(deployment)).update(**fields)
+    Deployment.objects.filter(deployment_intent_q(deployment)).update(**fields)
+
+
+def _retry_delay(deployment: Deployment, attempts: int, retry_after, delay_s) -> float:
+    delay = delay_s if delay_s is not None else backoff_s(attempts, retry_after)
+    if deployment.desired_state == DesiredState.DELETED:  # never let a terminate wait longer
+        delay = min(delay, TERMINATE_RETRY_S)
+    return delay
 
 
 def retry_later(deployment: Deployment, message: str, *, retry_after: float | None = None,
                 delay_s: float | None = None) -> None:
     """The step failed for a reason that may pass: status untouched (a provider error is not the
-    instance being down), one more attempt counted, an event when the reason is new."""
+    instance being down), one more attempt counted, an event when the reason is new. Written only
+    if the person's request is unchanged since the step read the row: an action taken meanwhile
+    reset the schedule to "now", and a backoff for the old request must not delay it."""
+    message = scrub_secrets(deployment, message)[:500]
     attempts = deployment.attempts + 1
-    delay = delay_s if delay_s is not None else backoff_s(attempts, retry_after)
-    Deployment.objects.filter(pk=deployment.pk).update(
-        attempts=attempts, last_error=message[:500], next_attempt_at=timezone.now() + timedelta(seconds=delay))
-    if message[:500] != deployment.last_error:  # one event per new reason, not one per retry
+    delay = _retry_delay(deployment, attempts, retry_after, delay_s)
+    Deployment.objects.filter(deployment_intent_q(deployment)).update(
+        attempts=attempts, last_error=message, next_attempt_at=timezone.now() + timedelta(seconds=delay))
+    if message != deployment.last_error:  # one event per new reason, not one per retry
         event_record(deployment=deployment, kind=EventKind.ERROR, message=message,
                      data={"attempts": attempts, "retry_in_s": round(delay, 1)})
-    deployment.attempts, deployment.last_error = attempts, message[:500]
+    deployment.attempts, deployment.last_error = attempts, message
+
+
+def due_now(deployment_id) -> None:
+    """Look at it at the next sweep: someone asked while another worker held the lease."""
+    Deployment.objects.filter(pk=deployment_id).update(next_attempt_at=timezone.now())
 
 
 def due(now=None):
-    """Deployments the sweep should reconcile now: not finished, their time has come, not leased."""
+    """Deployments the sweep should reconcile now: not finished, their time has come, not leased.
+    Never-requested looks (NULL) come first, also on PostgreSQL where NULLs sort last by default,
+    so a fresh action is never pushed past the sweep's limit."""
     now = now or timezone.now()
-    finished = Q(status=Status.TERMINATED) | (Q(status=Status.FAILED, instance_id="") & ~Q(
+    lookup_over = Q(status_changed_at__isnull=True) | Q(status_changed_at__lt=now - timedelta(seconds=FAILED_LOOKUP_S))
+    finished = Q(status=Status.TERMINATED) | (Q(status=Status.FAILED, instance_id="") & lookup_over & ~Q(
         desired_state=DesiredState.DELETED))
     time_has_come = Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
     free = Q(lease_owner="") | Q(lease_until__isnull=True) | Q(lease_until__lt=now)
-    return Deployment.objects.filter(time_has_come & free).exclude(finished).order_by("next_attempt_at")
+    return (Deployment.objects.filter(time_has_come & free).exclude(finished)
+            .order_by(F("next_attempt_at").asc(nulls_first=True), "pk"))

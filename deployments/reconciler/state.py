@@ -7,7 +7,8 @@ from django.utils import timezone
 
 from deployments.models import Deployment, EventKind, Status
 from deployments.realtime import publish_status
-from deployments.services import event_record
+from deployments.services import event_record, scrub_secrets
+from deployments.services.spend import deployment_accrue_spend
 from providers.adapters import Instance
 
 RUNNING_STATES = {Status.RUNNING}
@@ -39,6 +40,8 @@ def set_status(deployment: Deployment, status: str, *, message: str | None = Non
     """Move to `status` only if the row still has the status we read; False when someone else
     moved it first. Updates `deployment` in place on success."""
     now, previous = timezone.now(), deployment.status
+    if previous == Status.RUNNING and status != Status.RUNNING:
+        deployment_accrue_spend(deployment=deployment, now=now)  # bill up to the moment it stopped running
     changes = {"status": status, "running_since": _running_since(deployment, status, now), **fields}
     if status != previous:
         changes["status_changed_at"] = now
@@ -73,10 +76,13 @@ def persist_instance(deployment: Deployment, instance: Instance, *, adopted: boo
 
 
 def mark_terminated(deployment: Deployment, why: str) -> bool:
-    done = set_status(deployment, Status.TERMINATED, message=f"Terminated: {why}", terminated_at=timezone.now(),
-                      last_error="", attempts=0, next_attempt_at=None)
-    return done
+    # The secret variables were only needed to launch; once the provider confirms the instance is
+    # gone nothing will launch again, so they are not kept.
+    return set_status(deployment, Status.TERMINATED, message=f"Terminated: {why}", terminated_at=timezone.now(),
+                      last_error="", attempts=0, next_attempt_at=None, secret_env="")
 
 
 def mark_failed(deployment: Deployment, reason: str) -> bool:
+    """The reason is often the provider's own message, which Viewers read: secrets are cut out."""
+    reason = scrub_secrets(deployment, reason)
     return set_status(deployment, Status.FAILED, message=f"Failed: {reason}", last_error=reason[:500])

@@ -9,6 +9,7 @@ from deployments.models import Deployment, DesiredState, EventKind, Status
 from deployments.reconciler import state
 from deployments.reconciler.calls import capabilities_of, provider_call
 from deployments.services import event_record, secret_env_of
+from deployments.services.spend import deployment_accrue_spend
 from deployments.standins import local_launch
 from providers.adapters import CapacityError, Instance, InstanceSpec, InstanceStatus, NotFound, ProviderError
 from providers.models import ProviderKind
@@ -74,11 +75,16 @@ def observe(deployment: Deployment) -> Instance | None:
         state.mark_failed(deployment, "The provider no longer knows this instance (removed outside ComputeHub?)")
         return None
     state.observed(deployment, instance)
+    if deployment.status == Status.RUNNING:
+        deployment_accrue_spend(deployment=deployment)
     return instance
 
 
 def _clear_restart(deployment: Deployment) -> None:
-    Deployment.objects.filter(pk=deployment.pk).update(restart_requested_at=None)
+    """Clear only the request this step acted on: one made since (after a stop and start, say)
+    carries another timestamp and must survive for the next step."""
+    Deployment.objects.filter(pk=deployment.pk, restart_requested_at=deployment.restart_requested_at).update(
+        restart_requested_at=None)
     deployment.restart_requested_at = None
 
 

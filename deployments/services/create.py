@@ -40,18 +40,25 @@ def _check_credential(workspace, credential, errors: v.Errors) -> None:
         v.check_ssh_key(credential.provider, errors)
 
 
-def _find_offer(credential, offer_id: str, spot: bool) -> Offer | None:
-    offers = list(Offer.objects.filter(credential=credential, offer_id=offer_id))
-    return next((o for o in offers if o.spot == spot), offers[0] if offers else None)
+def _pick_offer(offers: list[Offer], spot: bool) -> Offer | None:
+    """The listed row for the pricing asked for. Spot needs the spot row itself: it carries the
+    minimum bid check_spot enforces, and the on-demand row has none to check against."""
+    if spot:
+        return next((o for o in offers if o.spot), None)
+    return next((o for o in offers if not o.spot), offers[0])
 
 
 def _check_offer(credential, offer_id, spot, errors: v.Errors) -> Offer | None:
     """The offer must still be listed for this account; This machine's single offer is implicit."""
     if "credential" in errors.fields or credential.provider == ProviderKind.LOCAL:
         return None
-    offer = _find_offer(credential, offer_id, spot) if offer_id else None
-    if offer is None:
+    offers = list(Offer.objects.filter(credential=credential, offer_id=offer_id)) if offer_id else []
+    if not offers:
         errors.add("offer_id", "This offer is no longer available; refresh prices.")
+        return None
+    offer = _pick_offer(offers, bool(spot))
+    if offer is None:
+        errors.add("spot", "This offer has no spot option.")
     return offer
 
 

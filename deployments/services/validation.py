@@ -22,6 +22,9 @@ _DOMAIN = re.compile(r"(?:localhost|[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
 _TAG = re.compile(r"[\w][\w.-]{0,127}")
 _DIGEST = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}")
 _ENV_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# ASCII control characters: they break HTTP headers (a file name) and terminals, and PostgreSQL
+# cannot store NUL in text at all.
+CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class Errors:
@@ -43,6 +46,8 @@ def clean_name(name, errors: Errors) -> str:
         errors.add("name", "A name is required.")
     elif len(name) > NAME_MAX:
         errors.add("name", f"At most {NAME_MAX} characters.")
+    elif CONTROL_CHARS.search(name):
+        errors.add("name", "A name cannot contain control characters such as line breaks.")
     return name
 
 

@@ -1,6 +1,7 @@
 """The deployments REST API: launch (from an offer, a template, an account), bad input refused
 before anything is written, a list at a constant number of queries, detail, actions, delete."""
 
+import itertools
 import json
 
 import pytest
@@ -92,6 +93,7 @@ BAD = [
     ("vanished offer", {"offer": "gone"}, "offer"),
     ("spot bid below minimum", {"offer": "spot", "spot": True, "bid_per_hour": 0.1}, "bid_per_hour"),
     ("both offer and credential", {"credential": "00000000-0000-0000-0000-000000000000"}, "offer"),
+    ("offer with offer_id", {"offer_id": "SECURE|1|RTX 4090"}, "offer_id"),
     ("unknown field", {"gpu_type": "h100"}, "gpu_type"),
     ("unknown template", {"template": 999999}, "template"),
 ]
@@ -108,6 +110,16 @@ def test_bad_input_names_the_field_and_writes_nothing(team, dev, bad_input_conte
     assert field in error["fields"], error
     assert SECRET not in json.dumps(error)
     assert not Deployment.objects.exists()
+
+
+@pytest.mark.parametrize("given", [set(c) for n in range(4) for c in itertools.combinations(
+    ("offer", "credential", "offer_id"), n)], ids=lambda given: "+".join(sorted(given)) or "none")
+def test_every_combination_of_offer_fields_is_launched_or_refused_never_a_500(team, dev, given):
+    offer = make_offer(team["workspace"])
+    values = {"offer": offer.pk, "credential": str(offer.credential_id), "offer_id": offer.offer_id}
+    response = dev.post(URL, BASE | {key: values[key] for key in given}, format="json")
+    launches = given in ({"offer"}, {"credential", "offer_id"})
+    assert response.status_code == (201 if launches else 400), response.content
 
 
 def test_vanished_provider_offer_id_is_refused(team, dev):

@@ -15,8 +15,7 @@ from django.utils import timezone
 
 from computehub.tests.browser import screenshot
 from computehub.tests.live_stack import session_cookie
-from deployments import tasks
-from deployments.collectors import collect_once
+from deployments import collectors, tasks
 from deployments.models import Deployment
 from deployments.tests.factories import TemplateFactory
 from pricing.models import Offer
@@ -61,7 +60,11 @@ def _autopilot_round() -> None:
     try:
         for pk in Deployment.objects.values_list("pk", flat=True):
             tasks.reconcile(str(pk))
-            collect_once(deployment=Deployment.objects.get(pk=pk))
+            deployment = Deployment.objects.get(pk=pk)
+            # What the autopilot's collector threads do, once: the Local tail, then the
+            # runner's step (metrics; a provider error is logged there, as in the runner).
+            collectors.collect_logs(deployment)
+            collectors._remote_step(deployment, collectors._Due())
     finally:
         connections.close_all()
 

@@ -1,23 +1,22 @@
 """Collectors against the Local provider with real processes: lines a process prints reach
 LogChunk rows (fast tail, no duplicates across restarts), metrics become MetricSamples, and the
-runner backs off when a provider rate-limits."""
+runner backs off when a provider rate-limits. Remote collection (fake adapter) and the tail's
+handling of over-long lines are in test_collector_cursors.py."""
 
 import sys
 import textwrap
 import threading
 import time
-from datetime import datetime, timedelta, timezone
 
 import pytest
 from asgiref.sync import async_to_sync
-from django.core.cache import cache
 
 from deployments import collectors
-from deployments.collectors import LocalTail, collect_logs, collect_metrics, collect_once, run_collectors
+from deployments.collectors import LocalTail, collect_logs, collect_metrics, run_collectors
 from deployments.logs import log_lines_after
-from deployments.models import MetricSample
+from deployments.models import Deployment, MetricSample
 from deployments.tests.factories import DeploymentFactory
-from providers.adapters.base import InstanceSpec, LogLine, RateLimited
+from providers.adapters.base import InstanceSpec, RateLimited
 from providers.services import credential_adapter, workspace_connect_defaults
 
 pytestmark = pytest.mark.django_db(transaction=True)  # the runner's threads must see committed rows
@@ -80,25 +79,25 @@ def test_printed_lines_are_stored_once_and_a_restarted_tail_continues(local_depl
     next_line(local_deployment)
     wait_for(lambda: collect_logs(local_deployment))
     assert stored(local_deployment) == ["1", "2", "3"]
-    cache.clear()  # even without its saved cursor it skips what is stored
+    # A deployment with no saved cursor (from before cursors were stored) skips what is stored.
+    Deployment.objects.filter(pk=local_deployment.pk).update(log_cursor={})
     monkeypatch.setattr(collectors, "_local_tail", LocalTail())
     next_line(local_deployment)
     wait_for(lambda: collect_logs(local_deployment))
     assert stored(local_deployment) == ["1", "2", "3", "4"]
 
 
-def test_runner_stores_a_printed_line_within_half_a_second(local_deployment):
+def test_runner_stores_printed_lines(local_deployment):
+    """Functional only: the line arrives. Latency is measured by bench/logs.py, not asserted
+    here, where a loaded CI machine would make a wall-clock bound flaky."""
     stop = threading.Event()
     runner = threading.Thread(target=run_collectors, args=(stop,))
     runner.start()
     try:
-        time.sleep(0.5)  # the runner has listed the deployment
-        for _ in range(3):
-            before = len(stored(local_deployment))
+        for n in range(1, 4):
             next_line(local_deployment)
-            lines = wait_for(lambda: log_lines_after(deployment=local_deployment, after_seq=before), timeout=5)
-            printed_at = float(lines[0][1].split(" ")[2])
-            assert time.time() - printed_at < 0.5
+            wait_for(lambda n=n: len(stored(local_deployment)) >= n, timeout=30)
+        assert stored(local_deployment) == ["1", "2", "3"]
     finally:
         stop.set()
         runner.join(timeout=10)
@@ -110,20 +109,8 @@ def test_metrics_of_the_local_process_become_samples(local_deployment):
     assert sample is not None and sample.seq == 1
     assert set(sample.values) >= {"cpu_percent", "ram_used_gb"} and sample.values["ram_used_gb"] > 0
     assert MetricSample.objects.filter(deployment=local_deployment).count() == 1
-    assert collect_once(deployment=local_deployment)["metric"] is True
-
-
-def test_remote_lines_are_taken_after_the_last_timestamp(team):
-    deployment = DeploymentFactory(workspace=team["workspace"])
-    t0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
-    first = [LogLine("a", t0), LogLine("b", t0 + timedelta(seconds=1))]
-    assert collectors._remote_new_lines(deployment, first) == ["a", "b"]
-    assert collectors._remote_since(deployment) == t0 + timedelta(seconds=1)
-    assert collectors._remote_new_lines(deployment, [*first, LogLine("c", t0 + timedelta(seconds=2))]) == ["c"]
-    # Without timestamps the provider returns its whole log each time: skip what was seen.
-    other = DeploymentFactory(workspace=team["workspace"])
-    assert collectors._remote_new_lines(other, [LogLine("x"), LogLine("y")]) == ["x", "y"]
-    assert collectors._remote_new_lines(other, [LogLine("x"), LogLine("y"), LogLine("z")]) == ["z"]
+    collectors._remote_step(local_deployment, collectors._Due())  # the runner's path for Local metrics
+    assert MetricSample.objects.filter(deployment=local_deployment).count() == 2
 
 
 def test_rate_limited_provider_is_skipped_until_retry_after(team, monkeypatch):

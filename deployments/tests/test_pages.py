@@ -110,12 +110,30 @@ def test_detail_shows_ssh_endpoints_logs_metrics_and_timeline(team, deployment, 
     assert "needs SFTP with an SSH key" in html  # remote: the file browser is disabled with the reason
 
 
+def test_detail_shows_the_same_endpoints_as_the_api_runpod_proxy_included(team, client_in, api_client_for):
+    deployment = DeploymentFactory(workspace=team["workspace"], instance_id="pod123", ports=[8888])
+    html = client_in(team["viewer"], team["workspace"]).get(f"/deployments/{deployment.pk}/").content.decode()
+    api = api_client_for(team["viewer"], team["workspace"]).get(f"/api/v1/deployments/{deployment.pk}/").json()
+    assert api["endpoints"] == [{"port": 8888, "url": "https://pod123-8888.proxy.runpod.net/"}]
+    assert 'href="https://pod123-8888.proxy.runpod.net/"' in html
+
+
 def test_logs_txt_downloads_every_stored_line(team, deployment, client_in):
     log_append(deployment=deployment, lines=[f"line {n}" for n in range(1, 2501)])
     response = client_in(team["viewer"], team["workspace"]).get(f"/deployments/{deployment.pk}/logs.txt")
     body = b"".join(response.streaming_content).decode()
     assert response["Content-Type"].startswith("text/plain") and "attachment" in response["Content-Disposition"]
     assert body.splitlines() == [f"line {n}" for n in range(1, 2501)]
+
+
+@pytest.mark.parametrize("name,header", [
+    ("two\nlines", "attachment; filename*=utf-8''two%0Alines-logs.txt"),  # a row from before names were checked
+    ('say "hi"', 'attachment; filename="say \\"hi\\"-logs.txt"'),
+])
+def test_logs_txt_file_name_is_a_safe_header(team, client_in, name, header):
+    deployment = DeploymentFactory(workspace=team["workspace"], name=name)
+    response = client_in(team["viewer"], team["workspace"]).get(f"/deployments/{deployment.pk}/logs.txt")
+    assert response.status_code == 200 and response["Content-Disposition"] == header
 
 
 def test_metrics_json_answers_the_window_and_refuses_others(team, deployment, client_in):
@@ -180,6 +198,21 @@ def test_bad_env_key_is_refused_under_the_variables(team, offer, client_in):
     response = client_in(team["developer"], team["workspace"]).post("/deployments/new/", data)
     assert response.status_code == 422 and not Deployment.objects.exists()
     assert "1BAD-KEY" in response.content.decode() and "field-error" in response.content.decode()
+
+
+@pytest.mark.parametrize("row", [{"env-0-key": "MODE", "env-0-value": "a\x00b"},
+                                 {"env-0-key": "MODE", "env-0-value": "two\nlines"},
+                                 {"env-0-key": "MO\x01DE", "env-0-value": "x"}])
+def test_control_characters_in_env_rows_are_refused_under_the_variables(team, offer, client_in, row):
+    response = client_in(team["developer"], team["workspace"]).post("/deployments/new/", launch_data(offer, **row))
+    assert response.status_code == 422 and not Deployment.objects.exists()
+    assert "control characters" in response.content.decode()
+
+
+def test_a_tab_in_an_env_value_is_kept(team, offer, client_in):
+    data = launch_data(offer, **{"env-0-key": "SEP", "env-0-value": "a\tb"})
+    assert client_in(team["developer"], team["workspace"]).post("/deployments/new/", data).status_code == 302
+    assert Deployment.objects.get().env == {"SEP": "a\tb"}
 
 
 def test_an_offer_that_disappeared_says_so(team, offer, client_in):

@@ -9,7 +9,7 @@ from django.utils import timezone
 from computehub import crypto
 from computehub.errors import ApplicationError
 from deployments.models import Deployment, DeploymentEvent, DesiredState, EventKind, Status
-from deployments.selectors import deployment_actions, deployment_get
+from deployments.selectors import deployment_actions, deployment_for_member, deployment_get
 from deployments.services import deployment_action, deployment_create, deployment_create_from_offer, secret_env_of
 from deployments.tests.factories import CredentialFactory, DeploymentFactory, TemplateFactory
 from pricing.models import Offer
@@ -94,6 +94,29 @@ def test_spot_on_a_provider_without_spot_and_another_workspaces_credential(team,
     assert "credential" in refused.value.fields and not Deployment.objects.exists()
 
 
+@pytest.mark.parametrize("name", ["two\nlines", "nul\x00", "bell\x07", "del\x7f"])
+def test_a_name_with_control_characters_is_refused(team, offer, name):
+    with pytest.raises(ApplicationError) as refused:
+        create(team, offer, name=name)
+    assert "control characters" in refused.value.fields["name"][0] and not Deployment.objects.exists()
+
+
+def test_spot_needs_the_offers_spot_row_and_its_minimum_bid(team, offer):
+    on_demand_only = Offer.objects.create(
+        workspace=team["workspace"], credential=offer.credential, provider="vast", offer_id="456", gpu_name="A100",
+        gpu_model="a100", gpu_count=1, vram_gb=80, price_per_hour=1.0, price_per_gpu_hour=1.0, spot=False,
+        fetched_at=timezone.now())
+    with pytest.raises(ApplicationError) as refused:
+        create(team, on_demand_only, bid_per_hour=0.01)  # no spot row: no minimum to check against
+    assert refused.value.fields == {"spot": ["This offer has no spot option."]}
+    Offer.objects.create(**{f.attname: getattr(on_demand_only, f.attname) for f in Offer._meta.concrete_fields
+                            if not f.primary_key} | {"spot": True, "min_bid_per_hour": 0.5})
+    with pytest.raises(ApplicationError) as refused:
+        create(team, on_demand_only, bid_per_hour=0.3)
+    assert "bid_per_hour" in refused.value.fields and not Deployment.objects.exists()
+    assert create(team, on_demand_only, bid_per_hour=0.6).price_per_hour == 1.0
+
+
 def test_valid_image_references(team, offer):
     for image in ("python", "ghcr.io/owner/repo:1.2", "localhost:5000/a/b@sha256:" + "a" * 64, "a.b/c_d__e-f:tag"):
         assert create(team, offer, image=image).image == image
@@ -157,3 +180,11 @@ def test_disconnecting_an_account_with_a_live_deployment_is_refused_on_the_page(
     assert page.status_code == 422 and f"credential-{deployment.credential_id}" in page.content.decode()
     assert ProviderCredential.objects.filter(pk=deployment.credential_id).exists()
     assert client.post(url).status_code == 302  # the full-page form gets the message after a redirect
+
+
+def test_deployment_for_member_hides_foreign_missing_and_malformed_ids_alike(team, other_team):
+    deployment = DeploymentFactory(workspace=team["workspace"])
+    assert deployment_for_member(user=team["viewer"], deployment_id=deployment.pk) == deployment
+    for user, deployment_id in ((other_team["admin"], deployment.pk), (team["viewer"], "not-a-uuid"),
+                                (team["viewer"], "00000000-0000-0000-0000-000000000000")):
+        assert deployment_for_member(user=user, deployment_id=deployment_id) is None

@@ -1,5 +1,6 @@
 """How a deployment reads on the pages: the status chip (one mapping, used by the list row, the
-detail header and the live updates that re-render them), uptime, endpoints and the SSH line."""
+detail header and the live updates that re-render them) and uptime. The SSH line and endpoints
+come from deployments.api.readouts, the one implementation the API uses too."""
 
 from dataclasses import dataclass
 from datetime import timedelta
@@ -58,22 +59,6 @@ def short_duration(delta: timedelta | None) -> str:
     if days:
         return f"{days}d {hours}h"
     return f"{hours}h {mins}m" if hours else f"{mins}m"
-
-
-def ssh_command(deployment) -> str:
-    if not deployment.ssh_host:
-        return ""
-    port = f" -p {deployment.ssh_port}" if deployment.ssh_port and deployment.ssh_port != 22 else ""
-    return f"ssh{port} {deployment.ssh_user or 'root'}@{deployment.ssh_host}"
-
-
-def endpoints(deployment) -> list[tuple[int, str]]:
-    """(container port, URL) for each exposed port the provider mapped to a public one."""
-    host = deployment.public_ip or deployment.ssh_host
-    if not host or deployment.status != Status.RUNNING:
-        return []
-    mapping = {int(k): int(v) for k, v in (deployment.port_map or {}).items() if str(v).isdigit() or isinstance(v, int)}
-    return [(port, f"http://{host}:{mapping[port]}/") for port in sorted(mapping)]
 
 
 def decorate(deployment, actions: dict | None = None):

@@ -8,6 +8,7 @@ from django.http import Http404, JsonResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_POST, require_safe
 
 from accounts.decorators import workspace_role_required
@@ -15,8 +16,9 @@ from accounts.models import Role
 from computehub import htmx
 from computehub.errors import ApplicationError
 from deployments import files, logs, metrics, selectors, services
+from deployments.api import readouts
 from deployments.models import DesiredState, Status
-from deployments.views.display import decorate, endpoints, ssh_command
+from deployments.views.display import decorate
 from providers.adapters import adapter_class
 
 INITIAL_LOG_LINES = 1000  # the page starts with these; the socket sends the rest live
@@ -69,12 +71,18 @@ def detail(request, deployment_id):
     capabilities = adapter_class(deployment.provider).capabilities
     context = {
         "d": deployment, "can_act": _can_act(request),
-        "ssh_command": ssh_command(deployment), "ssh_reason": None if deployment.ssh_host else capabilities.reason("ssh_info"),
-        "endpoints": endpoints(deployment), "events": selectors.deployment_events(deployment=deployment),
+        "ssh_command": readouts.ssh_command(deployment),
+        "ssh_reason": None if deployment.ssh_host else capabilities.reason("ssh_info"),
+        "endpoints": _live_endpoints(deployment), "events": selectors.deployment_events(deployment=deployment),
         "log_lines": logs.log_lines_after(deployment=deployment, after_seq=first, limit=INITIAL_LOG_LINES),
         "metrics_initial": _metrics_payload(deployment, "1h"), "file_reason": _file_reason(deployment),
     }
     return render(request, "deployments/detail.html", context)
+
+
+def _live_endpoints(deployment) -> list[dict]:
+    # Links only while it runs: a stopped instance's old addresses lead nowhere (the page says so).
+    return readouts.endpoints(deployment) if deployment.status == Status.RUNNING else []
 
 
 def _file_reason(deployment) -> str | None:
@@ -108,7 +116,9 @@ def logs_txt(request, deployment_id):
     """Every stored line as plain text, streamed in batches so a long log never sits in memory."""
     deployment = selectors.deployment_get(workspace=request.workspace, deployment_id=deployment_id)
     response = StreamingHttpResponse(_log_text(deployment), content_type="text/plain; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{deployment.name}-logs.txt"'
+    # Django's helper escapes quotes and encodes what a header cannot carry (a newline in a
+    # name from before names were checked would otherwise raise BadHeaderError: a 500).
+    response["Content-Disposition"] = content_disposition_header(True, f"{deployment.name}-logs.txt")
     return response
 
 

@@ -12,6 +12,7 @@ from deployments.collectors import run_collectors
 from deployments.reconciler import reconcile_orphans, sweep
 from deployments.reconciler.orphans import ORPHAN_SCAN_S
 from deployments.reconciler.runner import PeriodicJob, Runner
+from deployments.services.spend import accrue_running_spend
 
 
 def default_jobs() -> list[PeriodicJob]:
@@ -20,6 +21,8 @@ def default_jobs() -> list[PeriodicJob]:
         PeriodicJob("reconcile", float(settings.COMPUTEHUB_RECONCILE_INTERVAL_S), sweep),
         # Checked every minute; each credential is scanned at most every ORPHAN_SCAN_S.
         PeriodicJob("orphans", min(60.0, ORPHAN_SCAN_S), reconcile_orphans),
+        # The cost meter between observations, so the pages' spend moves every minute.
+        PeriodicJob("spend", 60.0, accrue_running_spend),
     ]
 
 
