@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 import psutil
 import pytest
 
-from providers.adapters import local
+from providers.adapters import local, local_machine
 from providers.adapters.base import AuthError, InstanceSpec, InstanceStatus, NotFound, NotSupported
 from providers.adapters.local import LocalAdapter
 
@@ -80,8 +80,8 @@ def pids_in(folder):
 
 def test_offer_reflects_this_machine(settings, tmp_path, monkeypatch):
     settings.VAR_DIR = tmp_path
-    monkeypatch.setattr(local, "nvml_gpus", lambda: [])
-    offer = local.machine_offer()
+    monkeypatch.setattr(local_machine, "nvml_gpus", lambda: [])
+    offer = local_machine.machine_offer()
     assert offer.vcpus == psutil.cpu_count(logical=True) and offer.price_per_hour == 0.0
     assert offer.ram_gb == round(psutil.virtual_memory().total / 1024**3, 1)
     assert abs(offer.disk_gb - psutil.disk_usage(str(tmp_path)).free / 1024**3) < 1.0
@@ -90,15 +90,15 @@ def test_offer_reflects_this_machine(settings, tmp_path, monkeypatch):
 
 def test_offer_with_nvidia_gpus(settings, tmp_path, monkeypatch):
     settings.VAR_DIR = tmp_path
-    monkeypatch.setattr(local, "nvml_gpus", lambda: [{"index": i, "name": "NVIDIA H200", "vram_gb": 140.0}
+    monkeypatch.setattr(local_machine, "nvml_gpus", lambda: [{"index": i, "name": "NVIDIA H200", "vram_gb": 140.0}
                                                      for i in range(2)])
-    offer = local.machine_offer()
+    offer = local_machine.machine_offer()
     assert (offer.gpu_count, offer.gpu_model, offer.vram_gb_per_gpu) == (2, "h200-sxm", 140.0)
 
 
 def test_nvml_absence_is_normal():
-    assert isinstance(local.nvml_gpus(), list)  # never raises, GPU or not
-    assert all(p.gpu_index is not None for p in local.gpu_metrics(datetime.now(timezone.utc)))
+    assert isinstance(local_machine.nvml_gpus(), list)  # never raises, GPU or not
+    assert all(p.gpu_index is not None for p in local_machine.gpu_metrics(datetime.now(timezone.utc)))
 
 
 async def test_capabilities_match_and_ssh_is_explained(adapter):
