@@ -30,6 +30,7 @@ from computehub.models import ChannelMessage
 logger = logging.getLogger(__name__)
 
 READY_TIMEOUT_S = 5  # how long a first group_add waits for the tailer to learn where to start
+EXPIRY_SWEEP_S = 1.0  # how often expired in-memory messages and group memberships are swept
 MAX_BACKOFF_S = 5  # slowest retry while the database is unreachable
 GAP_WAIT_S = 5  # how long an id skipped over is still asked for (see _Cursor)
 MAX_GAPS = 1000  # beyond this many skipped ids at once, stop tracking them (a restart, not a race)
@@ -109,9 +110,20 @@ class DatabaseChannelLayer(InMemoryChannelLayer):
         self._tailer: asyncio.Task | None = None
         self._ready: asyncio.Event | None = None
         self._pruned_at = float("-inf")
+        self._swept_at = float("-inf")
         # One dedicated thread keeps one connection for the tailer, off the thread that runs
         # Django's sync views, so a 50 ms poll never queues behind (or in front of) a request.
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="channel-outbox")
+
+    def _clean_expired(self):
+        """Channels' in-memory layer sweeps every channel and group membership on EVERY send and
+        receive: with 200 viewers of a busy log that is millions of steps a second and the
+        viewers fall seconds behind. Expiry is measured in seconds, so sweeping once a second
+        keeps the same behaviour at a constant cost."""
+        now = time.monotonic()
+        if now - self._swept_at >= EXPIRY_SWEEP_S:
+            self._swept_at = now
+            super()._clean_expired()
 
     async def group_send(self, group, message):
         """Write the message to the outbox; every process's tailer (ours too) delivers it."""
@@ -206,12 +218,25 @@ class DatabaseChannelLayer(InMemoryChannelLayer):
         return min(self.poll_interval * 2**failures, MAX_BACKOFF_S)
 
     async def _deliver(self, group: str, payload) -> None:
-        if group not in self.groups:  # nobody here listens; most rows are for other processes
+        members = list(self.groups.get(group, {}))
+        if not members:  # nobody here listens; most rows are for other processes
             return
+        if not isinstance(payload, dict):  # one malformed row must not stop the stream for everyone else
+            logger.error("Dropped a channel message to group %s that is not a JSON object", group)
+            return
+        # Straight into each member's queue: the in-memory group_send spawns a task and deep-copies
+        # the message per member, which is what made 200 viewers of a busy log fall behind. The row
+        # was just decoded from JSON, so a shallow copy per member is all the isolation needed.
+        expires = time.time() + self.expiry
+        for channel in members:
+            self._enqueue(channel, expires, dict(payload))
+
+    def _enqueue(self, channel: str, expires: float, message: dict) -> None:
+        queue = self.channels.setdefault(channel, asyncio.Queue(maxsize=self.get_capacity(channel)))
         try:
-            await super().group_send(group, payload)
-        except Exception:  # one malformed row must not stop the stream for everyone else
-            logger.exception("Could not deliver a channel message to group %s", group)
+            queue.put_nowait((expires, message))
+        except asyncio.QueueFull:  # as channels does: a viewer this far behind resumes from the database
+            logger.debug("Channel %s is full; dropped a message for it", channel)
 
     async def _prune_if_due(self) -> None:
         if self._prune_due():

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
+from channels.layers import InMemoryChannelLayer
 from django.db import OperationalError, connections
 from django.utils import timezone
 
@@ -169,3 +170,29 @@ def test_cursor_does_not_track_huge_jumps():
     cursor = _Cursor(after=0)
     cursor.mark(1_000_000)
     assert cursor.after == 1_000_000 and cursor.missing() == []
+
+
+def test_expiry_sweep_runs_at_most_once_a_second(monkeypatch):
+    """The in-memory sweep walks every channel; per message it made many viewers fall behind."""
+    sweeps = []
+    monkeypatch.setattr(InMemoryChannelLayer, "_clean_expired", lambda self: sweeps.append(1))
+    layer = DatabaseChannelLayer()
+    for _ in range(100):
+        layer._clean_expired()
+    assert len(sweeps) == 1
+
+
+async def test_local_delivery_gives_each_member_its_own_copy_and_skips_malformed_rows():
+    layer = DatabaseChannelLayer()
+    one, two = await layer.new_channel(), await layer.new_channel()
+    await join_without_tailer(layer, "g", one, two)
+    await layer._deliver("g", ["not", "an", "object"])
+    await layer._deliver("g", {"type": "toast", "message": "hi"})
+    first, second = await layer.receive(one), await layer.receive(two)
+    assert first == second == {"type": "toast", "message": "hi"} and first is not second
+
+
+async def join_without_tailer(layer, group, *channels):
+    """Join without starting the tailer: the test drives delivery by hand."""
+    for channel in channels:
+        await InMemoryChannelLayer.group_add(layer, group, channel)
