@@ -155,6 +155,9 @@ class DeploymentConsumer(AsyncJsonWebsocketConsumer):
         if event.get("id") == str(self.deployment.pk):
             await self._send_status(self._status_of(event))
 
+    async def deployment_event(self, event):
+        await self.send_json({"type": "event", "id": event["id"]})
+
     async def deployment_metric(self, event):
         await self.send_json({"type": "metric", "seq": event["seq"], "at": event["at"], "values": event["values"]})
 

@@ -37,3 +37,8 @@ def publish_metric(deployment, sample) -> None:
         "values": sample.values,
     }
     realtime.publish(deployment_group(deployment.pk), message)
+
+
+def publish_event(deployment_id) -> None:
+    """A timeline entry was added; viewers fetch the rendered timeline (never HTML over the socket)."""
+    realtime.publish(deployment_group(deployment_id), {"type": "deployment.event", "id": str(deployment_id)})

@@ -161,3 +161,15 @@ async def test_removed_member_is_closed_with_4403(team, deployment):
     await append(deployment, ["after removal"])
     await asyncio.sleep(0.2)
     assert await socket.receive_nothing(timeout=0.3)
+
+
+async def test_a_new_timeline_entry_tells_viewers_to_refresh_the_timeline(team, deployment):
+    from deployments.models import EventKind
+    from deployments.services import event_record
+
+    cookie = await sync_to_async(session_cookie)(team["viewer"], workspace=team["workspace"])
+    socket = await open_socket(deployment, cookie)
+    await socket.receive_json_from(timeout=5)  # status
+    await sync_to_async(event_record)(deployment=deployment, kind=EventKind.ACTION, message="Stop requested")
+    assert await socket.receive_json_from(timeout=5) == {"type": "event", "id": str(deployment.pk)}
+    await socket.disconnect()

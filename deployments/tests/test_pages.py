@@ -279,3 +279,15 @@ def test_template_deploy_lists_cheapest_fitting_offers_and_this_machine(team, cl
 def test_dashboard_shows_running_count_and_spend(team, deployment, client_in):
     html = client_in(team["viewer"], team["workspace"]).get("/").content.decode()
     assert "$1.23 spent so far" in html
+
+
+def test_the_timeline_fragment_shows_the_latest_events(team, client_in):
+    from deployments.models import EventKind
+    from deployments.services import event_record
+    from deployments.tests.factories import DeploymentFactory
+
+    deployment = DeploymentFactory(workspace=team["workspace"])
+    event_record(deployment=deployment, kind=EventKind.ACTION, message="Stop requested", actor=team["developer"])
+    html = client_in(team["viewer"], team["workspace"]).get(
+        f"/deployments/{deployment.pk}/row/?part=timeline", HTTP_HX_REQUEST="true").content.decode()
+    assert html.startswith('<ol class="timeline" id="timeline"') and "Stop requested" in html

@@ -54,13 +54,20 @@ def _get(request, deployment_id):
 @require_safe
 @workspace_role_required
 def row(request, deployment_id):
-    """One list row, or the detail page's header (`?part=head`): what a live status change swaps in."""
+    """One list row, the detail page's header (`?part=head`) or its timeline (`?part=timeline`):
+    what a live change swaps in."""
     return _fragment(request, _get(request, deployment_id), request.GET.get("part"))
 
 
+FRAGMENTS = {"head": "deployments/partials/head.html", "timeline": "deployments/partials/timeline.html"}
+
+
 def _fragment(request, deployment, part):
-    template = "deployments/partials/head.html" if part == "head" else "deployments/partials/row.html"
-    return htmx.render_fragment(request, template, {"d": deployment, "can_act": _can_act(request)})
+    template = FRAGMENTS.get(part, "deployments/partials/row.html")
+    context = {"d": deployment, "can_act": _can_act(request)}
+    if part == "timeline":
+        context["events"] = selectors.deployment_events(deployment=deployment)
+    return htmx.render_fragment(request, template, context)
 
 
 @require_safe

@@ -53,6 +53,18 @@
       if (on) pane.scrollTop = pane.scrollHeight;
     }
 
+    // A new timeline entry: fetch the server-rendered list (no HTML is built from socket data).
+    // Several events in a burst (a stop and its status changes) cost one request.
+    var timelineTimer = null;
+    function refreshTimeline() {
+      var timeline = document.getElementById("timeline");
+      if (!timeline || timelineTimer) return;
+      timelineTimer = setTimeout(function () {
+        timelineTimer = null;
+        window.htmx.ajax("GET", timeline.getAttribute("data-timeline-url"), { target: "#timeline", swap: "outerHTML" });
+      }, 300);
+    }
+
     function onMessage(event) {
       var data;
       try { data = JSON.parse(event.data); } catch (e) { return; }
@@ -61,6 +73,8 @@
         if (window.ComputeHub.deploymentStatusChanged && data.id) window.ComputeHub.deploymentStatusChanged(String(data.id));
       } else if (data.type === "metric" || data.type === "deployment.metric") {
         document.dispatchEvent(new CustomEvent("computehub:metric", { detail: data }));
+      } else if (data.type === "event") {
+        refreshTimeline();
       }
     }
 
