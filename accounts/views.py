@@ -4,9 +4,11 @@ API tokens live in `accounts.token_views`. Every view is thin: forms check shape
 and a refusal (ApplicationError) is shown inline where the action was taken.
 """
 
+from urllib.parse import urlsplit
+
 from django.contrib import messages
 from django.shortcuts import redirect, render
-from django.urls import reverse
+from django.urls import Resolver404, resolve, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST, require_safe
 
@@ -182,4 +184,21 @@ def workspace_switch(request):
 def _safe_next(request) -> str:
     target = request.POST.get("next", "")
     safe = url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure())
-    return target if safe else reverse("dashboard")
+    return _section_of(target) if safe else reverse("dashboard")
+
+
+def _section_of(path: str) -> str:
+    """The same page in the other workspace, but a page about one object (/deployments/<id>/)
+    becomes its section (/deployments/): that object belongs to the workspace just left."""
+    try:
+        match = resolve(urlsplit(path).path)
+    except Resolver404:
+        return reverse("dashboard")
+    if not match.kwargs:
+        return path
+    section = "/" + urlsplit(path).path.strip("/").split("/")[0] + "/"
+    try:
+        resolve(section)
+    except Resolver404:
+        return reverse("dashboard")
+    return section

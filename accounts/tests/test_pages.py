@@ -221,6 +221,17 @@ def test_switch_workspace_goes_back_to_a_safe_next(client_in, team, other_team):
     assert response.url == reverse("dashboard")
 
 
+def test_switching_from_an_object_page_lands_on_its_section(client_in, team):
+    """The object belongs to the workspace just left; its page would be a 404 in the other one."""
+    client = client_in(team["admin"], team["workspace"])
+    personal = workspace_ensure_personal(user=team["admin"])
+    deployment_page = "/deployments/6f1c2a52-3d4e-4f00-8a1b-2c3d4e5f6a7b/"
+    response = client.post(reverse("workspace_switch"), {"workspace": personal.slug, "next": deployment_page})
+    assert response.url == "/deployments/"
+    response = client.post(reverse("workspace_switch"), {"workspace": personal.slug, "next": "/no/such/page/"})
+    assert response.url == reverse("dashboard")
+
+
 def test_switching_to_a_workspace_you_are_not_in_is_404(client_in, team, other_team):
     client = client_in(team["admin"], team["workspace"])
     response = client.post(reverse("workspace_switch"), {"workspace": other_team["workspace"].slug})

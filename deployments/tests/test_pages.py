@@ -291,3 +291,16 @@ def test_the_timeline_fragment_shows_the_latest_events(team, client_in):
     html = client_in(team["viewer"], team["workspace"]).get(
         f"/deployments/{deployment.pk}/row/?part=timeline", HTTP_HX_REQUEST="true").content.decode()
     assert html.startswith('<ol class="timeline" id="timeline"') and "Stop requested" in html
+
+
+def test_the_connect_fragment_follows_the_status(team, client_in):
+    from deployments.tests.factories import DeploymentFactory
+
+    deployment = DeploymentFactory(workspace=team["workspace"], status="pending", ssh_host="", ports=[8000])
+    client = client_in(team["viewer"], team["workspace"])
+    url = f"/deployments/{deployment.pk}/row/?part=connect"
+    assert "get public addresses once the deployment is live" in client.get(url, HTTP_HX_REQUEST="true").content.decode()
+    deployment.status, deployment.ssh_host, deployment.ssh_port, deployment.ssh_user = "running", "203.0.113.7", 22, "root"
+    deployment.save()
+    html = client.get(url, HTTP_HX_REQUEST="true").content.decode()
+    assert html.startswith('<div class="dep-grid" id="dep-connect"') and "ssh root@203.0.113.7" in html

@@ -59,7 +59,11 @@ def row(request, deployment_id):
     return _fragment(request, _get(request, deployment_id), request.GET.get("part"))
 
 
-FRAGMENTS = {"head": "deployments/partials/head.html", "timeline": "deployments/partials/timeline.html"}
+FRAGMENTS = {
+    "head": "deployments/partials/head.html",
+    "timeline": "deployments/partials/timeline.html",
+    "connect": "deployments/partials/connect.html",
+}
 
 
 def _fragment(request, deployment, part):
@@ -67,7 +71,17 @@ def _fragment(request, deployment, part):
     context = {"d": deployment, "can_act": _can_act(request)}
     if part == "timeline":
         context["events"] = selectors.deployment_events(deployment=deployment)
+    if part == "connect":
+        context |= _connect_context(deployment)
     return htmx.render_fragment(request, template, context)
+
+
+def _connect_context(deployment) -> dict:
+    """SSH, endpoints and files: what changes when the deployment comes up or goes down."""
+    capabilities = adapter_class(deployment.provider).capabilities
+    return {"ssh_command": readouts.ssh_command(deployment),
+            "ssh_reason": None if deployment.ssh_host else capabilities.reason("ssh_info"),
+            "endpoints": _live_endpoints(deployment), "file_reason": _file_reason(deployment)}
 
 
 @require_safe
@@ -75,15 +89,11 @@ def _fragment(request, deployment, part):
 def detail(request, deployment_id):
     deployment = _get(request, deployment_id)
     first = max(0, deployment.log_seq - INITIAL_LOG_LINES)
-    capabilities = adapter_class(deployment.provider).capabilities
     context = {
-        "d": deployment, "can_act": _can_act(request),
-        "ssh_command": readouts.ssh_command(deployment),
-        "ssh_reason": None if deployment.ssh_host else capabilities.reason("ssh_info"),
-        "endpoints": _live_endpoints(deployment), "events": selectors.deployment_events(deployment=deployment),
+        "d": deployment, "can_act": _can_act(request), "events": selectors.deployment_events(deployment=deployment),
         "log_lines": logs.log_lines_after(deployment=deployment, after_seq=first, limit=INITIAL_LOG_LINES),
-        "metrics_initial": _metrics_payload(deployment, "1h"), "file_reason": _file_reason(deployment),
-    }
+        "metrics_initial": _metrics_payload(deployment, "1h"),
+    } | _connect_context(deployment)
     return render(request, "deployments/detail.html", context)
 
 

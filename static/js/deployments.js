@@ -17,7 +17,11 @@
     var row = document.getElementById("dep-" + id);
     if (row) refresh(row, row.getAttribute("data-row-url"));
     var head = document.getElementById("deployment-head");
-    if (head && head.getAttribute("data-head-url").indexOf(id) !== -1) refresh(head, head.getAttribute("data-head-url"));
+    if (head && head.getAttribute("data-head-url").indexOf(id) !== -1) {
+      refresh(head, head.getAttribute("data-head-url"));
+      var connect = document.getElementById("dep-connect");  // SSH, endpoints, files come and go with it
+      if (connect) refresh(connect, connect.getAttribute("data-connect-url"));
+    }
   }
 
   document.addEventListener("computehub:message", function (event) {

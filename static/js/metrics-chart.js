@@ -23,7 +23,8 @@
       return value.toFixed(value >= 100 || i === 0 ? 0 : 1) + " " + units[i];
     }
     if (unit === "GB") return value < 1 ? (value * 1024).toFixed(0) + " MB" : value.toFixed(value >= 10 ? 0 : 1) + " GB";
-    return value.toFixed(0) + (unit === "%" ? "%" : " " + unit);
+    var digits = Math.abs(value) < 10 && value % 1 !== 0 ? 1 : 0;  // 0.4% stays 0.4%, not 0%
+    return value.toFixed(digits) + (unit === "%" ? "%" : " " + unit);
   }
 
   function present(chart) {
