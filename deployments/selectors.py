@@ -6,7 +6,11 @@ from django.http import Http404
 
 from accounts.selectors import membership_get
 from deployments.models import Deployment, DeploymentEvent, DesiredState, Status
+from pricing.filters import OfferFilters
+from pricing.models import Offer
+from pricing.selectors import offer_search, offers_for_workspace
 from providers.adapters import adapter_class
+from providers.models import ProviderKind
 
 ACTIONS = ("start", "stop", "restart", "delete")
 GONE = "This deployment has been deleted."
@@ -102,3 +106,15 @@ def deployment_actions(deployment: Deployment) -> dict[str, str | None]:
         return {action: GONE for action in ACTIONS}
     return {action: _capability_reason(deployment.provider, action) or _state_reason(deployment, action)
             for action in ACTIONS}
+
+
+def template_offers(*, workspace, template, limit: int) -> list[Offer]:
+    """The cheapest offers per GPU-hour meeting the template's VRAM, plus this machine when the
+    template can run locally (its offer is free, and may have no GPU to filter on)."""
+    filters = OfferFilters(min_vram_gb=template.min_vram_gb or None, sort="gpu_price")
+    remote = offer_search(workspace=workspace, filters=filters).exclude(provider=ProviderKind.LOCAL)
+    offers = list(remote.select_related("credential")[:limit])
+    if template.local_command:
+        local = offers_for_workspace(workspace=workspace).filter(provider=ProviderKind.LOCAL)
+        offers = list(local.select_related("credential")[:1]) + offers
+    return offers

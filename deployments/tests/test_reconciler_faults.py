@@ -12,22 +12,12 @@ from django.utils import timezone
 from deployments.models import Deployment, DeploymentEvent, DesiredState, EventKind, Status
 from deployments.reconciler import escalate, reconcile_deployment, reconcile_orphans, schedule, sweep
 from deployments.services import deployment_action
-from deployments.tests.test_chaos import Adapter, _fail_first
+from deployments.tests.test_chaos import Adapter, _fail_first, job, running  # noqa: F401
 from deployments.tests.test_lifecycle_sandbox import connected, drive, launch, live_tagged, status_is  # noqa: F401
 from providers.adapters import ProviderError, ProviderUnavailable
 
 KIND = "runpod"
 SECRET = "hf_secret"  # launch()'s secret_env {"HF_TOKEN": "hf_secret"}
-
-
-@pytest.fixture
-def job(connected, team):  # noqa: F811
-    return launch(connected, team["developer"], KIND)
-
-
-@pytest.fixture
-def running(job):
-    return drive(job, status_is(Status.RUNNING))
 
 
 def _made_then_refused(monkeypatch):

@@ -13,14 +13,12 @@ from accounts.decorators import workspace_role_required
 from accounts.models import Role
 from computehub import htmx
 from computehub.errors import ApplicationError
-from deployments import services
+from deployments import selectors, services
 from deployments.forms import LaunchForm, env_rows_initial
 from deployments.templates_service import template_get, template_launch_defaults, templates_visible
 from pricing import selectors as pricing
-from pricing.filters import OfferFilters
 from pricing.gpu_specs import GPU_SPECS
 from pricing.models import Offer
-from providers.models import ProviderKind
 
 CHEAPEST = 8  # offers shown for a template's one-click deploy
 # Service field → form field, where they are named differently.
@@ -117,19 +115,7 @@ def gallery(request):
 @workspace_role_required(read_role=Role.DEVELOPER)
 def template_offers(request, template_id: int):
     template = template_get(workspace=request.workspace, template_id=template_id)
-    offers = cheapest_offers(workspace=request.workspace, template=template)
+    offers = selectors.template_offers(workspace=request.workspace, template=template, limit=CHEAPEST)
     for offer in offers:
         offer.spec = GPU_SPECS.get(offer.gpu_model)
     return render(request, "deployments/template_offers.html", {"template": template, "offers": offers})
-
-
-def cheapest_offers(*, workspace, template) -> list[Offer]:
-    """The cheapest offers per GPU-hour meeting the template's VRAM, plus this machine when the
-    template can run locally (its offer is free, and may have no GPU to filter on)."""
-    filters = OfferFilters(min_vram_gb=template.min_vram_gb or None, sort="gpu_price")
-    remote = pricing.offer_search(workspace=workspace, filters=filters).exclude(provider=ProviderKind.LOCAL)
-    offers = list(remote.select_related("credential")[:CHEAPEST])
-    if template.local_command:
-        local = pricing.offers_for_workspace(workspace=workspace).filter(provider=ProviderKind.LOCAL)
-        offers = list(local.select_related("credential")[:1]) + offers
-    return offers
