@@ -1,9 +1,5 @@
-from django.urls import path
-
-from automation import views
+from automation.views import budgets, channels, health, jobs, overview
 
 app_name = "automation"
 
-urlpatterns = [
-    path("", views.index, name="index"),
-]
+urlpatterns = overview.urlpatterns + health.urlpatterns + channels.urlpatterns + budgets.urlpatterns + jobs.urlpatterns

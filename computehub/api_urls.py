@@ -7,4 +7,5 @@ urlpatterns = [
     path("", include("pricing.api.urls")),
     path("", include("providers.api.urls")),
     path("", include("deployments.api.urls")),
+    path("", include("automation.api.urls")),
 ]

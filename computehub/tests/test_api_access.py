@@ -18,6 +18,7 @@ from rest_framework.test import APIClient
 from accounts.models import Role, User, Workspace
 from accounts.services import api_token_create, invitation_create
 from computehub.tests.api_helpers import assert_error, session_client
+from automation.tests.url_kwargs import collected as automation_url_kwargs
 from computehub.tests.api_routes import WRITE_METHODS, ApiRoute, api_routes
 
 ROUTES = api_routes()
@@ -66,6 +67,7 @@ URL_KWARGS: dict[str, Callable[[Workspace, Scenario], object]] = {
     "credential_id": _credential,
     "deployment_id": _deployment,
     "template_id": _template,
+    **automation_url_kwargs(),
 }
 
 # Writes a Viewer may make because they concern the caller's own things. In the viewer scenario

@@ -24,9 +24,9 @@ class PeriodicJob:
 
 
 class Runner:
-    def __init__(self, jobs: list[PeriodicJob], *, clock=time.monotonic):
+    def __init__(self, jobs: list[PeriodicJob], *, clock=time.monotonic, stopping: threading.Event | None = None):
         self.jobs, self.clock = jobs, clock
-        self.stopping = threading.Event()
+        self.stopping = stopping or threading.Event()
 
     def install_signal_handlers(self) -> None:
         for sig in (signal.SIGTERM, signal.SIGINT):

@@ -7,8 +7,8 @@ import threading
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
+from automation.autopilot import start_automation
 from deployments.collectors import run_collectors
-
 from deployments.reconciler import reconcile_orphans, sweep
 from deployments.reconciler.orphans import ORPHAN_SCAN_S
 from deployments.reconciler.runner import PeriodicJob, Runner
@@ -31,6 +31,8 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--once", action="store_true", help="Run every job once and exit.")
+        parser.add_argument("--no-automation", action="store_true",
+                            help="Only reconcile: no health checks, rules, notifications, budgets or jobs.")
         parser.add_argument(
             "--no-collect",
             action="store_true",
@@ -38,19 +40,21 @@ class Command(BaseCommand):
             "machine running Local deployments, or every line is stored twice.",
         )
 
-    def handle(self, *args, once=False, no_collect=False, **options):
+    def handle(self, *args, once=False, no_collect=False, no_automation=False, **options):
         runner = Runner(default_jobs())
         if once:
             runner.run_due()
             return
         runner.install_signal_handlers()
-        stop_collecting = threading.Event()
+        stop_background = threading.Event()
         if not no_collect:
-            threading.Thread(target=run_collectors, args=(stop_collecting,), name="collectors", daemon=True).start()
+            threading.Thread(target=run_collectors, args=(stop_background,), name="collectors", daemon=True).start()
+        if not no_automation:
+            start_automation(stop_background)
         self.stdout.write(f"autopilot: reconciling every {settings.COMPUTEHUB_RECONCILE_INTERVAL_S}s"
                           + ("" if no_collect else ", collecting logs and metrics"))
         try:
             runner.run_forever()
         finally:
-            stop_collecting.set()
+            stop_background.set()  # also ends the automation lanes and the health checker
         self.stdout.write("autopilot: stopped")

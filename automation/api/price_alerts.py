@@ -1,0 +1,3 @@
+"""/api/v1/ routes: price_alerts."""
+
+urlpatterns: list = []

@@ -1,0 +1,1 @@
+"""Writes for automation, one module per area (health, rules, notify, budgets, jobs)."""

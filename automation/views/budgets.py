@@ -1,0 +1,3 @@
+"""Automation pages: budgets."""
+
+urlpatterns: list = []

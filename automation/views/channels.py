@@ -1,0 +1,3 @@
+"""Automation pages: channels."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""Automation pages: health."""
+
+urlpatterns: list = []

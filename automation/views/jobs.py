@@ -1,0 +1,3 @@
+"""Automation pages: jobs."""
+
+urlpatterns: list = []
