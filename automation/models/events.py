@@ -7,6 +7,7 @@ from django.db import models
 
 class EventType(models.TextChoices):
     DOWN = "down", "Deployment down"
+    STILL_DOWN = "still_down", "Still down"
     RECOVERED = "recovered", "Deployment recovered"
     PREEMPTED = "preempted", "Spot instance preempted"
     FAILED = "failed", "Deployment failed"
