@@ -1,5 +1,6 @@
-from automation.views import budgets, channels, health, jobs, overview
+from automation.views import budgets, channels, health, jobs, overview, price_alerts, rules
 
 app_name = "automation"
 
-urlpatterns = overview.urlpatterns + health.urlpatterns + channels.urlpatterns + budgets.urlpatterns + jobs.urlpatterns
+urlpatterns = (overview.urlpatterns + rules.urlpatterns + health.urlpatterns + channels.urlpatterns
+               + budgets.urlpatterns + jobs.urlpatterns + price_alerts.urlpatterns)

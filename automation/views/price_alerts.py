@@ -1,0 +1,3 @@
+"""Automation pages: price_alerts."""
+
+urlpatterns: list = []

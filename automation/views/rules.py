@@ -1,0 +1,3 @@
+"""Automation pages: rules."""
+
+urlpatterns: list = []
