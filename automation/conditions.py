@@ -43,6 +43,10 @@ FIELDS: dict[str, Field] = {
     "health.consecutive_failures": Field("number", "consecutive failed checks"),
     "health.uptime_24h_percent": Field("number", "uptime over 24 h (%)"),
     "automation.restarts_last_hour": Field("number", "automatic restarts in the last hour"),
+    "automation.auto_restart_enabled": Field("bool", "auto-restart policy on"),
+    "event.type": Field("text", "event", (
+        "down", "still_down", "recovered", "preempted", "failed", "failed_to_start", "idle", "cost_threshold",
+        "budget_reached", "price_change", "price_below", "schedule")),
     "metrics.gpu_util_percent": Field("number", "GPU utilisation (%)"),
     "metrics.gpu_mem_used_gb": Field("number", "GPU memory used (GB)"),
     "metrics.gpu_temp_c": Field("number", "GPU temperature (°C)"),

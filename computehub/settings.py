@@ -275,3 +275,11 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"httpx": {"level": "WARNING"}, "daphne": {"level": "WARNING"}},
 }
+
+# --- Notifications (automation/notify, automation/netguard.py) ----------------------------------
+# Where the Telegram Bot API answers; tests and `python -m automation.fakes.telegram` point it at
+# a loopback fake. Any other value than the default goes through the SSRF guard.
+COMPUTEHUB_TELEGRAM_API_URL = env.str("COMPUTEHUB_TELEGRAM_API_URL", default="https://api.telegram.org")
+# Lets webhooks (and a non-default Telegram API) reach private, loopback and other internal
+# addresses. Off in production: a user-supplied URL must not reach the server's own network.
+COMPUTEHUB_OUTBOUND_ALLOW_PRIVATE = env.bool("COMPUTEHUB_OUTBOUND_ALLOW_PRIVATE", default=False)

@@ -29,3 +29,5 @@ COMPUTEHUB_FINGERPRINT_KEY = os.environ.get("COMPUTEHUB_FINGERPRINT_KEY", "Zmluz
 # A fixed gateway for connect tests; tests against sandbox clouds on random loopback ports set
 # COMPUTEHUB_SANDBOX_URL to that sandbox (the allowlist compares ports exactly).
 COMPUTEHUB_ALLOWED_PROVIDER_URLS = ["http://127.0.0.1:9/"]
+# Notification tests deliver to loopback receivers; the SSRF tests turn this off per test.
+COMPUTEHUB_OUTBOUND_ALLOW_PRIVATE = True

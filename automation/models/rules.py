@@ -35,6 +35,8 @@ class Rule(models.Model):
     conditions = models.JSONField(default=dict, blank=True)
     # [{"type": "restart"}, {"type": "notify", "channels": [3]}, {"type": "migrate", "min_saving_percent": 20}]
     actions = models.JSONField(default=list)
+    # Actions run once per capped hour when the hourly cap stops `actions` (auto-restart: failover or stop).
+    escalation = models.JSONField(default=list, blank=True)
     cooldown_s = models.PositiveIntegerField(default=300)
     max_per_hour = models.PositiveIntegerField(default=3)
     # Built-in policy this rule implements ("auto_restart", "cost_cap", ...), blank for custom rules.
@@ -64,6 +66,8 @@ class RunOutcome(models.TextChoices):
     ESCALATED = "escalated", "Escalated"
     FAILED = "failed", "Failed"
     PENDING = "pending", "In progress"
+    # A safety check held the action back (health unknown, or recovered before the engine acted).
+    SKIPPED = "skipped", "Skipped: not safe"
 
 
 class RuleRun(models.Model):

@@ -2,6 +2,8 @@
 (so two writers never double-flip), an event per transition, and the live status published once
 the write is committed."""
 
+import logging
+
 from django.db import transaction
 from django.utils import timezone
 
@@ -10,6 +12,8 @@ from deployments.realtime import publish_status
 from deployments.services import event_record, scrub_secrets
 from deployments.services.spend import deployment_accrue_spend
 from providers.adapters import Instance
+
+logger = logging.getLogger(__name__)
 
 RUNNING_STATES = {Status.RUNNING}
 
@@ -54,7 +58,19 @@ def set_status(deployment: Deployment, status: str, *, message: str | None = Non
                      message=message or f"{Status(previous).label} → {Status(status).label}",
                      data={"from": previous, "to": status, "raw_status": deployment.raw_status})
         _publish_after_commit(deployment.pk)
+        _tell_automation(deployment, previous, status)
     return True
+
+
+def _tell_automation(deployment: Deployment, previous: str, status: str) -> None:
+    """Preemptions and failures become automation events; that must never fail the reconciler."""
+    try:
+        from automation.triggers.status import on_status_change  # late: automation imports deployments
+
+        on_status_change(deployment, previous, status)
+    except Exception:
+        logger.exception("automation could not be told that deployment %s went %s → %s",
+                         deployment.pk, previous, status)
 
 
 def observed(deployment: Deployment, instance: Instance) -> bool:

@@ -2,18 +2,25 @@
 running. Called when the reconciler observes a running deployment, on every status change away
 from running (so a stop freezes the figure at that moment), and every minute by the autopilot.
 Each accrual is a conditional UPDATE on the `spend_accrued_at` it read, so two workers accruing
-at once never count the same interval twice."""
+at once never count the same interval twice. The worker whose UPDATE won also adds the amount
+to the per-day ledger (automation.models.SpendDay) in the same transaction, so workspace totals per
+UTC day and month are sums of ledger rows that always agree with the deployments' own figures."""
 
+from datetime import datetime, time, timedelta
+from datetime import timezone as dt_timezone
+
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from automation.models import SpendDay
 from deployments.models import Deployment, Status
 
 SECONDS_PER_HOUR = 3600.0
 _TRIES = 3  # a lost race means another worker just accrued; re-reading settles it at once
 
 
-def _meter_start(row: Deployment):
+def meter_start(row: Deployment):
     """Where the unbilled interval begins: the last accrual, but never before the current run
     (the time it was stopped in between is not billed)."""
     marks = [mark for mark in (row.spend_accrued_at, row.running_since) if mark is not None]
@@ -22,21 +29,53 @@ def _meter_start(row: Deployment):
 
 def _accrue_once(row: Deployment, now) -> float | None:
     """Bill `row` (as read) up to `now`; None when another writer moved the meter first."""
-    start = _meter_start(row)
+    start = meter_start(row)
     if start is not None and now <= start:
         return 0.0  # the meter is already at (or past) now
     # No start at all (running, but never stamped): only set the mark, bill from here on.
     amount = 0.0 if start is None else row.price_per_hour * (now - start).total_seconds() / SECONDS_PER_HOUR
     previous = {"spend_accrued_at__isnull": True} if row.spend_accrued_at is None else {
         "spend_accrued_at": row.spend_accrued_at}
-    updated = Deployment.objects.filter(pk=row.pk, status=Status.RUNNING, **previous).update(
-        spend_usd=F("spend_usd") + amount, spend_accrued_at=now)
+    with transaction.atomic():
+        updated = Deployment.objects.filter(pk=row.pk, status=Status.RUNNING, **previous).update(
+            spend_usd=F("spend_usd") + amount, spend_accrued_at=now)
+        if updated and amount > 0:
+            _ledger_add(row, start, now)
     return amount if updated else None
+
+
+def day_slices(start, end) -> list[tuple]:
+    """[(UTC day, seconds of [start, end) in that day)], split at each UTC midnight."""
+    slices, cursor = [], start.astimezone(dt_timezone.utc)
+    end = end.astimezone(dt_timezone.utc)
+    while cursor < end:
+        midnight = datetime.combine(cursor.date() + timedelta(days=1), time.min, tzinfo=dt_timezone.utc)
+        stop = min(end, midnight)
+        slices.append((cursor.date(), (stop - cursor).total_seconds()))
+        cursor = stop
+    return slices
+
+
+def _ledger_add(row: Deployment, start, end) -> None:
+    """Only the worker whose meter UPDATE won gets here, holding that row's lock until commit, so
+    no two writers add the same interval; an interval across midnight is split between the days."""
+    for day, seconds in day_slices(start, end):
+        usd = row.price_per_hour * seconds / SECONDS_PER_HOUR
+        if not SpendDay.objects.filter(deployment_id=row.pk, day=day).update(usd=F("usd") + usd):
+            _ledger_create(row, day, usd)
+
+
+def _ledger_create(row: Deployment, day, usd: float) -> None:
+    try:
+        with transaction.atomic():
+            SpendDay.objects.create(workspace_id=row.workspace_id, deployment_id=row.pk, day=day, usd=usd)
+    except IntegrityError:  # created meanwhile (the first accrual of a day racing the meter's lock)
+        SpendDay.objects.filter(deployment_id=row.pk, day=day).update(usd=F("usd") + usd)
 
 
 def _fresh(deployment_id) -> Deployment | None:
     return (Deployment.objects.filter(pk=deployment_id)
-            .only("pk", "status", "price_per_hour", "spend_accrued_at", "running_since").first())
+            .only("pk", "workspace_id", "status", "price_per_hour", "spend_accrued_at", "running_since").first())
 
 
 def deployment_accrue_spend(*, deployment, now=None) -> float:

@@ -1,0 +1,1 @@
+"""One module per channel kind: email, telegram, webhook. Each `send` returns a base.Result."""

@@ -1,0 +1,113 @@
+"""Spot refill: a spot instance was preempted, so relaunch as spot on the cheapest equivalent spot
+offer (its own included) whose minimum bid is within the ceiling, bidding that current minimum.
+Each launch that fails or is preempted again counts a failure; after `max_failures` it falls back
+to on-demand when allowed, else people are told. The preempted source is deleted once the
+replacement runs, so its tag cannot leak."""
+
+from automation.models import Operation, OperationState
+from automation.orchestration import base, replacement
+from pricing.models import Offer
+
+DEFAULT_MAX_FAILURES = 3
+
+
+def begin(op: Operation) -> None:
+    _relaunch(op)
+
+
+def advance(op: Operation) -> None:
+    if op.state == OperationState.LAUNCHING:
+        begin(op)
+    elif op.state == OperationState.WAITING:
+        _watch(op)
+    elif op.state == OperationState.SWITCHING:
+        replacement.switch(op)
+    elif op.state == OperationState.CONFIRMING:
+        _confirm(op)
+
+
+def _settings(op: Operation) -> tuple[float | None, int, bool]:
+    params = base.params(op)
+    max_bid = params.get("max_bid")
+    return (None if max_bid is None else float(max_bid), int(params.get("max_failures", DEFAULT_MAX_FAILURES)),
+            bool(params.get("fallback_on_demand", False)))
+
+
+def _spot_offer(op: Operation, max_bid: float | None) -> Offer | None:
+    offers = replacement.candidates(op.source, spot=True, include_own=True)
+    return next((o for o in offers if max_bid is None or replacement.bid_for(o) <= max_bid), None)
+
+
+def _on_demand_offer(op: Operation) -> Offer | None:
+    offers = replacement.candidates(op.source, spot=False, include_own=True)
+    return offers[0] if offers else None
+
+
+def _relaunch(op: Operation) -> None:
+    """Launch the next spot try at the current minimum bid while failures allow, else fall back."""
+    max_bid, max_failures, fallback = _settings(op)
+    while not op.data.get("on_demand") and op.data.get("failures", 0) < max_failures:
+        offer = _spot_offer(op, max_bid)
+        if offer is None:
+            base.save_data(op, failures=max_failures, last_problem=_no_spot(max_bid))
+            break
+        refused = replacement.launch(op, offer)
+        if not refused:
+            return
+        base.save_data(op, failures=op.data.get("failures", 0) + 1, last_problem=refused)
+    _fall_back(op, allowed=fallback)
+
+
+def _fall_back(op: Operation, *, allowed: bool) -> None:
+    failures = op.data.get("failures", 0)
+    if not allowed:
+        _give_up(op, f"{failures} spot launch(es) failed and on-demand fallback is off")
+        return
+    base.save_data(op, on_demand=True)
+    base.note(op.source, op, f"Spot refill: {failures} spot failure(s), falling back to on-demand")
+    offer = _on_demand_offer(op)
+    refused = replacement.launch(op, offer) if offer else "no equivalent on-demand offer is listed"
+    if refused:
+        _give_up(op, f"the on-demand launch failed: {refused}")
+
+
+def _no_spot(max_bid: float | None) -> str:
+    ceiling = f" at or below ${max_bid:.2f}/h" if max_bid is not None else ""
+    return f"no equivalent spot offer{ceiling}"
+
+
+def _give_up(op: Operation, why: str) -> None:
+    last = op.data.get("last_problem")
+    detail = f" (last: {last})" if last and last not in why else ""
+    base.finish(op, OperationState.FAILED, f"Spot refill of {op.source.name} failed: {why}{detail}; "
+                                           f"it needs attention", urgent=True)
+
+
+def _watch(op: Operation) -> None:
+    if replacement.source_abandoned(op):
+        replacement.discard(op, "the deployment was stopped or deleted meanwhile")
+        base.finish(op, OperationState.ROLLED_BACK,
+                    f"Spot refill of {op.source.name} stopped: it was stopped or deleted")
+        return
+    verdict = replacement.verdict(op, require_health=False)
+    if verdict.healthy:
+        replacement.switch(op)
+    elif verdict.bad:
+        replacement.discard(op, verdict.bad)
+        if not op.data.get("on_demand"):
+            base.save_data(op, failures=op.data.get("failures", 0) + 1, last_problem=verdict.bad)
+            _relaunch(op)
+        else:
+            _give_up(op, f"the on-demand replacement did not run: {verdict.bad}")
+    else:
+        base.wait(op)
+
+
+def _confirm(op: Operation) -> None:
+    if not replacement.source_gone(op):
+        base.wait(op)
+        return
+    new = op.replacement
+    how = f"spot at a ${new.bid_per_hour:.2f}/h bid" if new.spot else "on-demand"
+    base.finish(op, OperationState.DONE, f"Refilled {op.source.name} on {base.where(new)} ({how}) "
+                                         f"after {op.attempts} launch(es)")

@@ -1,0 +1,62 @@
+"""Three workers at once: each event is acted on once (one RuleRun, one restart), whoever wins.
+On PostgreSQL the workers are real threads with their own connections; SQLite serialises writers,
+so there the three claim in turn before any of them processes (the interleaving that matters)."""
+
+import threading
+
+import pytest
+from django.db import connection, connections
+
+from automation.engine import process_events
+from automation.engine.processor import claim_events, handle_event
+from automation.models import AutomationEvent, RuleRun
+from automation.tests.factories_rules import deployment_with_health, event, rule
+from deployments.models import DeploymentEvent, EventKind
+
+EVENTS = 6
+
+
+@pytest.fixture(autouse=True)
+def _no_queue(monkeypatch):
+    monkeypatch.setattr("deployments.tasks.async_task", lambda *args, **kwargs: None)
+
+
+def _threads(count: int) -> list[int]:
+    start, done = threading.Barrier(count), []
+
+    def worker():
+        try:
+            start.wait()
+            done.append(process_events())
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=worker) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return done
+
+
+def _interleaved(count: int) -> list[int]:
+    held = [claim_events() for _ in range(count)]
+    for events in held:
+        for one in events:
+            handle_event(one)
+    return [len(events) for events in held]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_three_workers_act_once_per_event(team):
+    workspace = team["workspace"]
+    rule(workspace)
+    deployments = [deployment_with_health(workspace) for _ in range(EVENTS)]
+    for deployment in deployments:
+        event(workspace, "down", deployment)
+    handled = _threads(3) if connection.vendor == "postgresql" else _interleaved(3)
+    assert sum(handled) == EVENTS
+    assert RuleRun.objects.count() == EVENTS
+    restarts = DeploymentEvent.objects.filter(kind=EventKind.ACTION, data__action="restart")
+    assert sorted(restarts.values_list("deployment_id", flat=True)) == sorted(d.pk for d in deployments)
+    assert not AutomationEvent.objects.filter(processed_at__isnull=True).exists()
