@@ -283,3 +283,16 @@ COMPUTEHUB_TELEGRAM_API_URL = env.str("COMPUTEHUB_TELEGRAM_API_URL", default="ht
 # Lets webhooks (and a non-default Telegram API) reach private, loopback and other internal
 # addresses. Off in production: a user-supplied URL must not reach the server's own network.
 COMPUTEHUB_OUTBOUND_ALLOW_PRIVATE = env.bool("COMPUTEHUB_OUTBOUND_ALLOW_PRIVATE", default=False)
+
+# --- Autopilot (automation/) ---------------------------------------------------------------------
+# How often a deployment that stays down is reported again to the rules (so auto-restart and
+# failover can act when a restart did not help).
+COMPUTEHUB_STILL_DOWN_S = env.int("COMPUTEHUB_STILL_DOWN_S", default=180)
+# Probes in flight at once in one health checker; enough to keep the 30 s cadence when thousands
+# of endpoints hang until the 10 s timeout.
+COMPUTEHUB_HEALTH_CONCURRENCY = env.int("COMPUTEHUB_HEALTH_CONCURRENCY", default=4000)
+# A migration, failover or refill whose replacement is not healthy by then is rolled back.
+COMPUTEHUB_MIGRATION_TIMEOUT_S = env.int("COMPUTEHUB_MIGRATION_TIMEOUT_S", default=900)
+# A replacement without a health check counts as healthy after running this long.
+COMPUTEHUB_REPLACEMENT_SETTLE_S = env.int("COMPUTEHUB_REPLACEMENT_SETTLE_S", default=60)
+COMPUTEHUB_OPERATION_POLL_S = env.float("COMPUTEHUB_OPERATION_POLL_S", default=2.0)

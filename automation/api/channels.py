@@ -11,6 +11,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
+from automation.api.fields import invalid_field
 from automation.models import ChannelKind, EventType, Notification, NotificationChannel, NotificationStatus
 from automation.notify import linking
 from automation.selectors import notify as selectors
@@ -18,7 +19,6 @@ from automation.services import notify as services
 from computehub.api.schema import READ_ERRORS, WRITE_ERRORS, error_responses
 from computehub.api.serializers import StrictCharField, StrictSerializer
 from computehub.api.views import WorkspaceAPIView
-from computehub.errors import ApplicationError
 
 
 class ChannelWriteSerializer(StrictSerializer):
@@ -174,8 +174,7 @@ def _channel_filter(value: str):
     try:
         return uuid.UUID(value)
     except ValueError:
-        raise ApplicationError("Not a channel id.", code="validation_error",
-                               fields={"channel": ["Must be a channel UUID."]}) from None
+        raise invalid_field("channel", "Must be a channel UUID.") from None
 
 
 class NotificationListApi(WorkspaceAPIView):

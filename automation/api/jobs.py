@@ -6,13 +6,13 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
+from automation.api.fields import invalid_field
 from automation.models import Job, JobAttempt, JobStatus
 from automation.selectors.jobs import job_get, jobs_listed
 from automation.services.jobs import job_cancel, job_submit
 from computehub.api.schema import READ_ERRORS, WRITE_ERRORS, error_responses
 from computehub.api.serializers import StrictCharField, StrictSerializer
 from computehub.api.views import WorkspaceAPIView
-from computehub.errors import ApplicationError
 from deployments.api.serializers import StrictBooleanField
 
 
@@ -104,8 +104,7 @@ class JobCreateSerializer(StrictSerializer):
 def _status_filter(request) -> str | None:
     value = request.query_params.get("status") or None
     if value is not None and value not in JobStatus.values:
-        message = f"One of {', '.join(JobStatus.values)}."
-        raise ApplicationError(message, code="validation_error", fields={"status": [message]})
+        raise invalid_field("status", f"One of {', '.join(JobStatus.values)}.")
     return value
 
 

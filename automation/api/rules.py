@@ -11,6 +11,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from automation import conditions
+from automation.api.fields import invalid_field
 from automation.models import Rule, RuleRun, RunOutcome, Trigger
 from automation.policies import POLICIES, policies_state, policy_disable, policy_enable
 from automation.selectors import rules as selectors
@@ -18,7 +19,6 @@ from automation.services.rules import rule_create, rule_delete, rule_update
 from computehub.api.schema import READ_ERRORS, WRITE_ERRORS, error_responses
 from computehub.api.serializers import StrictCharField, StrictSerializer
 from computehub.api.views import WorkspaceAPIView
-from computehub.errors import ApplicationError
 
 # --- shapes -------------------------------------------------------------------------------------
 
@@ -207,8 +207,7 @@ def _deployment_or_400(request, deployment_id):
     try:
         return _deployment_of(request, deployment_id)
     except Http404:
-        message = "No such deployment in this workspace."
-        raise ApplicationError(message, code="validation_error", fields={"deployment": [message]}) from None
+        raise invalid_field("deployment", "No such deployment in this workspace.") from None
 
 
 urlpatterns = [

@@ -26,7 +26,7 @@ logger = logging.getLogger(__name__)
 CLAIM_BATCH = 500
 TICK_S = 0.5  # how often due checks are looked for: the most a check can be late by when idle
 FLUSH_S = 0.5  # results wait at most this long to be written in a batch
-ENSURE_EVERY_S = 60.0
+ENSURE_EVERY_S = 10.0
 
 
 def concurrency() -> int:

@@ -82,19 +82,11 @@ def write_results(done: list[tuple[HealthCheck, ProbeResult | None, datetime]]) 
     unchanged, followups, flips = [], [], 0
     _retire_gone([check for check, _, _ in done])
     for check, result, now in done:
-        if result is None:
-            plan = machine.plan_pause(check, stopped=check.deployment.desired_state != DesiredState.RUNNING)
-        else:
-            plan = machine.plan_result(check, result, now)
+        plan = _plan(check, result, now)
         if plan.new_state:
             flips += _apply_one(check, plan, now)
             continue
-        previous = machine.Snapshot(check.state, check.state_changed_at, check.last_checked_at,
-                                    check.unreachable_alerted_at)
-        read_checks = check.checks
-        for name, value in plan.fields.items():
-            setattr(check, name, value)
-        unchanged.append((check, read_checks))
+        previous = _remember_then_update(check, plan, unchanged)
         if result is not None:
             followups.append((check, previous, result, now))
     if unchanged:
@@ -102,6 +94,23 @@ def write_results(done: list[tuple[HealthCheck, ProbeResult | None, datetime]]) 
     for check, previous, result, now in followups:
         _guarded(machine.health_followups, check=check, previous=previous, result=result, now=now)
     return flips
+
+
+def _plan(check: HealthCheck, result: ProbeResult | None, now: datetime) -> machine.Plan:
+    if result is None:
+        return machine.plan_pause(check, stopped=check.deployment.desired_state != DesiredState.RUNNING)
+    return machine.plan_result(check, result, now)
+
+
+def _remember_then_update(check: HealthCheck, plan: machine.Plan, unchanged: list) -> machine.Snapshot:
+    """Set the plan's fields on the check in memory and queue it for the bulk write, keeping what
+    it was before (the follow-ups compare) and the `checks` count read (the write's condition)."""
+    previous = machine.Snapshot(check.state, check.state_changed_at, check.last_checked_at,
+                                check.unreachable_alerted_at)
+    unchanged.append((check, check.checks))
+    for name, value in plan.fields.items():
+        setattr(check, name, value)
+    return previous
 
 
 def _retire_gone(checks: list[HealthCheck]) -> None:

@@ -20,6 +20,9 @@ ENGINE_GRACE = timedelta(seconds=60)
 # Per-rule triggers and internal ticks: the rule that owns them says what it did (its notify
 # action); `still_down` repeats every few minutes for the engine, `reminder` is the 4-hourly one.
 NOT_NOTIFIED = {EventType.STILL_DOWN, EventType.IDLE, EventType.SCHEDULE, EventType.PRICE_CHANGE}
+# What a channel may usefully subscribe to: cost_threshold events always belong to one rule too.
+SUBSCRIBABLE = [(value, label) for value, label in EventType.choices
+                if value not in NOT_NOTIFIED and value != EventType.COST_THRESHOLD]
 FLAPPING_NOTE = "Suppressed: the deployment is flapping; one flapping notice is sent instead."
 
 

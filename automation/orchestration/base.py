@@ -11,7 +11,7 @@ from automation.events import event_emit
 from automation.models import EventType, Operation, OperationState, RuleRun, RunOutcome
 from deployments.models import Deployment, EventKind
 from deployments.services import event_record
-from providers.adapters import adapter_class
+from providers.models import provider_display_name
 
 FINISHED = (OperationState.DONE, OperationState.ROLLED_BACK, OperationState.FAILED)
 RULE_RUN_OUTCOME = {OperationState.DONE: RunOutcome.DONE, OperationState.ROLLED_BACK: RunOutcome.FAILED,
@@ -75,16 +75,9 @@ def note_both(op: Operation, message: str, **data) -> None:
     note(op.replacement, op, message, **data)
 
 
-def provider_name(kind: str) -> str:
-    try:
-        return adapter_class(kind).capabilities.provider
-    except KeyError:
-        return kind
-
-
 def where(deployment: Deployment) -> str:
     """"RunPod $1.60/h"."""
-    return f"{provider_name(deployment.provider)} ${deployment.price_per_hour:.2f}/h"
+    return f"{provider_display_name(deployment.provider)} ${deployment.price_per_hour:.2f}/h"
 
 
 def finish(op: Operation, state: str, message: str, *, urgent: bool = False) -> None:

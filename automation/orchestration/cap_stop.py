@@ -11,12 +11,13 @@ from django.utils import timezone
 
 from automation.events import event_emit
 from automation.models import Budget, EventType, Operation, OperationState, RuleRun, RunOutcome
+from automation.orchestration.base import note
 from automation.selectors.spend import progress_of, spend_totals
 from computehub.errors import ApplicationError
-from deployments.models import Deployment, DesiredState, EventKind, Status
+from deployments.models import Deployment, DesiredState, Status
 from deployments.selectors import deployment_intent_q
-from deployments.services import deployment_action, event_record
-from providers.adapters import adapter_class
+from deployments.services import deployment_action
+from providers.models import provider_display_name
 
 RETRY_S = 30
 URGENT_AFTER_S = 300
@@ -47,11 +48,6 @@ def _action(op: Operation) -> str:
     return action if action in CONFIRMED else "stop"
 
 
-def _note(deployment: Deployment, op: Operation, message: str, **data) -> None:
-    event_record(deployment=deployment, kind=EventKind.AUTOMATION, message=message,
-                 data={"operation": op.pk, "kind": op.kind, **data})
-
-
 # --- the figures named in the notes -------------------------------------------------------------
 
 
@@ -75,13 +71,6 @@ def _at_budget(spent, limit) -> str:
     if spent is None or limit is None:
         return ""
     return f" at ${float(spent):,.2f} of ${float(limit):,.2f} budget"
-
-
-def _provider(deployment: Deployment) -> str:
-    try:
-        return adapter_class(deployment.provider).display_name
-    except KeyError:
-        return deployment.provider
 
 
 # --- asking the provider ------------------------------------------------------------------------
@@ -109,7 +98,7 @@ def begin(op: Operation) -> None:
     cap = _cap(op)
     refused = _request(deployment, action, now)
     message = f"Cost cap: {action} requested{_at_budget(cap['spent_usd'], cap['limit_usd'])}"
-    _note(deployment, op, message + (f" (the request was refused: {refused})" if refused else ""), action=action)
+    note(deployment, op, message + (f" (the request was refused: {refused})" if refused else ""), action=action)
     _save(op, state=OperationState.CONFIRMING, next_step_at=now + timedelta(seconds=RETRY_S),
           attempts=op.attempts + 1,
           data={**op.data, "action": action, "cap": cap, "begun_at": now.isoformat(),
@@ -139,18 +128,18 @@ def _alert_unconfirmed(op: Operation, deployment: Deployment, action: str, now) 
                        data={"operation_id": op.pk, "kind": op.kind, "action": action,
                              "status": deployment.status, "attempts": op.attempts})
     if event is not None:
-        _note(deployment, op, summary + "; still retrying every 30 s", action=action)
+        note(deployment, op, summary + "; still retrying every 30 s", action=action)
         _save(op, data={**op.data, "urgent_at": now.isoformat()})
 
 
 def _finish(op: Operation, deployment: Deployment, action: str, now) -> None:
     cap = op.data.get("cap") or {}
     message = (f"Cost cap: {PAST[action]}{_at_budget(_spent_now(op, cap), cap.get('limit_usd'))}, "
-               f"confirmed by {_provider(deployment)}")
+               f"confirmed by {provider_display_name(deployment.provider)}")
     if not _save(op, state=OperationState.DONE, finished_at=now, next_step_at=None,
                  data={**op.data, "outcome": message, "confirmed_at": now.isoformat()}):
         return  # another worker finished it (or took the lease): it tells people, not this one
-    _note(deployment, op, message, action=action, state=OperationState.DONE)
+    note(deployment, op, message, action=action, state=OperationState.DONE)
     event_emit(workspace=deployment.workspace, type=EventType.ACTION, dedup_key=f"operation:{op.pk}:done",
                summary=message, deployment=deployment,
                data={"operation_id": op.pk, "kind": op.kind, "state": OperationState.DONE, "action": action})

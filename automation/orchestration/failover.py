@@ -4,6 +4,7 @@ deleted and the next offer tried, up to `max_attempts`; then people are told it 
 
 from automation.models import Operation, OperationState
 from automation.orchestration import base, replacement
+from providers.models import provider_display_name
 
 DEFAULT_MAX_ATTEMPTS = 3
 
@@ -13,14 +14,7 @@ def begin(op: Operation) -> None:
 
 
 def advance(op: Operation) -> None:
-    if op.state == OperationState.LAUNCHING:
-        begin(op)
-    elif op.state == OperationState.WAITING:
-        _watch(op)
-    elif op.state == OperationState.SWITCHING:
-        replacement.switch(op)
-    elif op.state == OperationState.CONFIRMING:
-        _confirm(op)
+    replacement.advance_move(op, launch=begin, watch=_watch, done_message=_done_message)
 
 
 def _max_attempts(op: Operation) -> int:
@@ -38,7 +32,7 @@ def _launch_next(op: Operation, *, last_problem: str) -> None:
         refused = replacement.launch(op, offers[0])
         if not refused:
             return
-        last_problem = f"launch refused on {base.provider_name(offers[0].provider)}: {refused}"
+        last_problem = f"launch refused on {provider_display_name(offers[0].provider)}: {refused}"
     _give_up(op, last_problem)
 
 
@@ -53,10 +47,7 @@ def _give_up(op: Operation, last_problem: str) -> None:
 
 
 def _watch(op: Operation) -> None:
-    if replacement.source_abandoned(op):
-        replacement.discard(op, "the deployment was stopped or deleted meanwhile")
-        base.finish(op, OperationState.ROLLED_BACK,
-                    f"Failover of {op.source.name} stopped: it was stopped or deleted")
+    if replacement.stopped_if_abandoned(op):
         return
     verdict = replacement.verdict(op)
     if verdict.healthy:
@@ -68,9 +59,5 @@ def _watch(op: Operation) -> None:
         base.wait(op)
 
 
-def _confirm(op: Operation) -> None:
-    if not replacement.source_gone(op):
-        base.wait(op)
-        return
-    base.finish(op, OperationState.DONE, f"Failed over {op.source.name} from {base.where(op.source)} "
-                                         f"to {base.where(op.replacement)}")
+def _done_message(op: Operation) -> str:
+    return f"Failed over {op.source.name} from {base.where(op.source)} to {base.where(op.replacement)}"

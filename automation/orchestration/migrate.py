@@ -2,12 +2,13 @@
 wait until it is healthy, switch, then delete the old deployment. A replacement that fails, is
 preempted or is not healthy by the deadline is deleted and the source is left untouched."""
 
+from automation.engine.params import ACTION_PARAMS
 from automation.models import Operation, OperationState
 from automation.orchestration import base, replacement
 from automation.selectors.offers import saving_percent
 from pricing.models import Offer
 
-DEFAULT_MIN_SAVING_PERCENT = 20
+DEFAULT_MIN_SAVING_PERCENT = ACTION_PARAMS["migrate"]["min_saving_percent"].default
 
 
 def begin(op: Operation) -> None:
@@ -24,14 +25,7 @@ def begin(op: Operation) -> None:
 
 
 def advance(op: Operation) -> None:
-    if op.state == OperationState.LAUNCHING:
-        begin(op)
-    elif op.state == OperationState.WAITING:
-        _watch(op)
-    elif op.state == OperationState.SWITCHING:
-        replacement.switch(op)
-    elif op.state == OperationState.CONFIRMING:
-        _confirm(op)
+    replacement.advance_move(op, launch=begin, watch=_watch, done_message=_done_message)
 
 
 def _min_saving(op: Operation) -> float:
@@ -68,11 +62,7 @@ def _roll_back(op: Operation, why: str) -> None:
                 f"Migration of {op.source.name} rolled back: {why}; it stays on {base.where(op.source)}")
 
 
-def _confirm(op: Operation) -> None:
-    if not replacement.source_gone(op):
-        base.wait(op)
-        return
+def _done_message(op: Operation) -> str:
     old, new = op.source, op.replacement
     saves = saving_percent(old.price_per_hour, new.price_per_hour)
-    base.finish(op, OperationState.DONE,
-                f"Migrated {old.name} from {base.where(old)} to {base.where(new)} (saves {saves:.0f}%)")
+    return f"Migrated {old.name} from {base.where(old)} to {base.where(new)} (saves {saves:.0f}%)"

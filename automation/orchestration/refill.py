@@ -4,11 +4,15 @@ Each launch that fails or is preempted again counts a failure; after `max_failur
 to on-demand when allowed, else people are told. The preempted source is deleted once the
 replacement runs, so its tag cannot leak."""
 
+from automation.engine.params import ACTION_PARAMS
 from automation.models import Operation, OperationState
 from automation.orchestration import base, replacement
 from pricing.models import Offer
 
-DEFAULT_MAX_FAILURES = 3
+# The rebid action's own defaults, so an operation started without them behaves like a rule's.
+_REBID = ACTION_PARAMS["rebid"]
+DEFAULT_MAX_FAILURES = _REBID["max_failures"].default
+DEFAULT_FALLBACK_ON_DEMAND = _REBID["fallback_on_demand"].default
 
 
 def begin(op: Operation) -> None:
@@ -16,21 +20,14 @@ def begin(op: Operation) -> None:
 
 
 def advance(op: Operation) -> None:
-    if op.state == OperationState.LAUNCHING:
-        begin(op)
-    elif op.state == OperationState.WAITING:
-        _watch(op)
-    elif op.state == OperationState.SWITCHING:
-        replacement.switch(op)
-    elif op.state == OperationState.CONFIRMING:
-        _confirm(op)
+    replacement.advance_move(op, launch=begin, watch=_watch, done_message=_done_message)
 
 
 def _settings(op: Operation) -> tuple[float | None, int, bool]:
     params = base.params(op)
     max_bid = params.get("max_bid")
     return (None if max_bid is None else float(max_bid), int(params.get("max_failures", DEFAULT_MAX_FAILURES)),
-            bool(params.get("fallback_on_demand", False)))
+            bool(params.get("fallback_on_demand", DEFAULT_FALLBACK_ON_DEMAND)))
 
 
 def _spot_offer(op: Operation, max_bid: float | None) -> Offer | None:
@@ -84,10 +81,7 @@ def _give_up(op: Operation, why: str) -> None:
 
 
 def _watch(op: Operation) -> None:
-    if replacement.source_abandoned(op):
-        replacement.discard(op, "the deployment was stopped or deleted meanwhile")
-        base.finish(op, OperationState.ROLLED_BACK,
-                    f"Spot refill of {op.source.name} stopped: it was stopped or deleted")
+    if replacement.stopped_if_abandoned(op):
         return
     verdict = replacement.verdict(op, require_health=False)
     if verdict.healthy:
@@ -103,11 +97,7 @@ def _watch(op: Operation) -> None:
         base.wait(op)
 
 
-def _confirm(op: Operation) -> None:
-    if not replacement.source_gone(op):
-        base.wait(op)
-        return
+def _done_message(op: Operation) -> str:
     new = op.replacement
     how = f"spot at a ${new.bid_per_hour:.2f}/h bid" if new.spot else "on-demand"
-    base.finish(op, OperationState.DONE, f"Refilled {op.source.name} on {base.where(new)} ({how}) "
-                                         f"after {op.attempts} launch(es)")
+    return f"Refilled {op.source.name} on {base.where(new)} ({how}) after {op.attempts} launch(es)"

@@ -3,6 +3,7 @@ equivalent offers, launched as a copy of the source (the reconciler does the pro
 judged healthy or not, switched to (rules, budgets and health config follow it, the source is
 deleted), or discarded. Every step is safe to repeat after a worker died half-way."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -170,3 +171,35 @@ def source_abandoned(op: Operation) -> bool:
     cap may have stopped it): a running copy is no longer wanted, so stop moving it."""
     op.source.refresh_from_db()
     return op.source.desired_state != DesiredState.RUNNING
+
+
+def advance_move(op: Operation, *, launch: Callable[[Operation], None], watch: Callable[[Operation], None],
+                 done_message: Callable[[Operation], str]) -> None:
+    """The states every moving operation walks through: the kind supplies how it launches, how
+    it watches the replacement and how it words success; switching and confirming are shared."""
+    if op.state == OperationState.LAUNCHING:
+        launch(op)
+    elif op.state == OperationState.WAITING:
+        watch(op)
+    elif op.state == OperationState.SWITCHING:
+        switch(op)
+    elif op.state == OperationState.CONFIRMING:
+        _confirm(op, done_message)
+
+
+def _confirm(op: Operation, done_message: Callable[[Operation], str]) -> None:
+    """Done once the source is terminated (the reconciler deletes it); until then look again."""
+    if not source_gone(op):
+        base.wait(op)
+        return
+    base.finish(op, OperationState.DONE, done_message(op))
+
+
+def stopped_if_abandoned(op: Operation) -> bool:
+    """When the source was stopped or deleted meanwhile, discard the replacement and end the
+    operation rolled back; True when it did."""
+    if not source_abandoned(op):
+        return False
+    discard(op, "the deployment was stopped or deleted meanwhile")
+    base.finish(op, OperationState.ROLLED_BACK, f"{_verb(op)} of {op.source.name} stopped: it was stopped or deleted")
+    return True

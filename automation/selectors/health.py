@@ -25,9 +25,9 @@ def default_probe(deployment: Deployment) -> dict:
 
 
 def _first_check_at(interval_s: int, now: datetime) -> datetime:
-    """New checks are spread over one interval so a thousand launched together are not probed
-    in the same second forever after."""
-    return now + timedelta(seconds=random.uniform(0, interval_s))
+    """New checks are spread over up to 10 s so a thousand launched together are not probed in the
+    same instant forever after, yet a new deployment is looked at soon after it starts running."""
+    return now + timedelta(seconds=random.uniform(0, min(interval_s, 10)))
 
 
 def health_check_for(*, deployment: Deployment) -> HealthCheck:

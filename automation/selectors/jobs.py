@@ -8,6 +8,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from automation.models import Budget, BudgetPeriod, Job, JobAttempt, JobStatus, SpendDay
+from providers.selectors import credentials_for_workspace
 
 ACTIVE = (JobStatus.QUEUED, JobStatus.PLACING, JobStatus.RUNNING)
 
@@ -70,3 +71,8 @@ def month_spend(*, workspace, now=None) -> float:
             usd=Sum("usd", default=0.0))["usd"]
         return float(total)
     return float(spend_totals(workspace=workspace, now=now)["month"])
+
+
+def connected_kinds(workspace) -> list[str]:
+    """The provider kinds the workspace has a credential for: where its jobs may run."""
+    return sorted(set(credentials_for_workspace(workspace=workspace).values_list("provider", flat=True)))

@@ -58,3 +58,7 @@ def price_alerts_with_cheapest(*, workspace) -> list[AlertRow]:
 def gpu_display_name(gpu_model: str) -> str:
     spec = GPU_SPECS.get(gpu_model)
     return spec.name if spec else gpu_model
+
+
+def gpu_model_choices() -> list[tuple[str, str]]:
+    return sorted(((spec.id, spec.name) for spec in GPU_SPECS.values()), key=lambda pair: pair[1])

@@ -53,13 +53,19 @@ def _counters(check: HealthCheck, result: ProbeResult, now: datetime) -> dict:
             "checks": check.checks + 1, "unknown_since": unknown_since}
 
 
+def _successes_needed(check: HealthCheck) -> int:
+    """A fresh deployment answering once is up (people wait for that after a launch); coming back
+    from down or unknown takes `successes_to_up` in a row, so one lucky answer is not a recovery."""
+    return 1 if check.state == HealthState.NEW else check.successes_to_up
+
+
 def plan_result(check: HealthCheck, result: ProbeResult, now: datetime) -> Plan:
     fields = _counters(check, result, now)
     if result.outcome == FAIL and fields["consecutive_failures"] >= check.failures_to_down \
             and check.state != HealthState.DOWN:
         reason = f"down after {fields['consecutive_failures']} failed checks ({result.error})"
         return Plan(fields, HealthState.DOWN, reason)
-    if result.outcome == OK and fields["consecutive_successes"] >= check.successes_to_up \
+    if result.outcome == OK and fields["consecutive_successes"] >= _successes_needed(check) \
             and check.state != HealthState.UP:
         verb = "up again" if check.state == HealthState.DOWN else "up"
         return Plan(fields, HealthState.UP, f"{verb} after {fields['consecutive_successes']} successful checks")

@@ -8,11 +8,11 @@ from django.utils import timezone
 
 from automation.jobqueue.notes import note
 from automation.models import Job, JobStatus
+from automation.selectors.jobs import connected_kinds
 from computehub.errors import ApplicationError
 from deployments.services import validation as v
 from deployments.templates_service import template_get
 from pricing.gpu_specs import GPU_SPECS
-from providers.selectors import credentials_for_workspace
 
 MIN_RUNTIME_S = 60
 MAX_RUNTIME_S = 7 * 24 * 3600
@@ -77,10 +77,6 @@ def _limits(data: dict, errors: v.Errors) -> dict:
                                      high=MAX_RUNTIME_S, message="From 60 seconds to 7 days (604800 s)."),
             "max_retries": _number(data["max_retries"], "max_retries", errors, whole=True, low=0, high=MAX_RETRIES,
                                    message=f"A whole number from 0 to {MAX_RETRIES}.")}
-
-
-def connected_kinds(workspace) -> list[str]:
-    return sorted(set(credentials_for_workspace(workspace=workspace).values_list("provider", flat=True)))
 
 
 def _providers(workspace, data: dict, errors: v.Errors) -> list[str]:

@@ -47,10 +47,6 @@ def price_alert_delete(*, alert: PriceAlert) -> None:
     alert.delete()
 
 
-def gpu_model_choices() -> list[tuple[str, str]]:
-    return sorted(((spec.id, spec.name) for spec in GPU_SPECS.values()), key=lambda pair: pair[1])
-
-
 # --- validation ---------------------------------------------------------------------------------
 
 

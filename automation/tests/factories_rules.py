@@ -4,6 +4,7 @@ import itertools
 
 from automation.events import event_emit
 from automation.models import ChannelKind, HealthCheck, HealthState, NotificationChannel, Rule, Trigger
+from deployments.models import DeploymentEvent, EventKind
 from deployments.tests.factories import DeploymentFactory
 
 _keys = itertools.count(1)
@@ -30,3 +31,8 @@ def channel(workspace, kind=ChannelKind.EMAIL, **fields) -> NotificationChannel:
 def event(workspace, type="down", deployment=None, data=None):
     return event_emit(workspace=workspace, type=type, dedup_key=f"test:{next(_keys)}", summary=f"{type} event",
                       deployment=deployment, data=data)
+
+
+def restarts(deployment) -> int:
+    """How many restarts automation asked for on this deployment (its timeline's action rows)."""
+    return DeploymentEvent.objects.filter(deployment=deployment, kind=EventKind.ACTION, data__action="restart").count()

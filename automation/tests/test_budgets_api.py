@@ -20,11 +20,6 @@ def _detail(budget) -> str:
 
 
 @pytest.fixture
-def developer_api(team, api_client_for):
-    return api_client_for(team["developer"], team["workspace"])
-
-
-@pytest.fixture
 def deployment(team):
     """$10/h for the last 48 minutes: $8 spent."""
     return DeploymentFactory(workspace=team["workspace"], price_per_hour=10.0,

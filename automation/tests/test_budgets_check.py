@@ -2,17 +2,16 @@
 `budget_reached` at 100% per period, however often and however many workers check; a new day or
 month warns again; a raised limit is enforced again."""
 
-import threading
 from datetime import datetime, timedelta
 from datetime import timezone as dt_timezone
 
 import pytest
-from django.db import connection
 
 from automation.models import AutomationEvent, Budget, BudgetPeriod, EventType
 from automation.selectors.spend import progress_of, scope_figures
 from automation.services import budgets
 from automation.services.budgets import budget_update, check_budgets
+from automation.tests.concurrency import run_concurrently
 from automation.tests.factories_budgets import NOW, budget_for
 from deployments.tests.factories import DeploymentFactory
 
@@ -75,22 +74,12 @@ def test_two_workers_that_read_the_same_crossing_announce_it_once(team, deployme
 @pytest.mark.django_db(transaction=True)
 def test_three_concurrent_checkers_announce_each_crossing_once(team, deployment):
     budget_for(team["workspace"], deployment=deployment, limit_usd="10.00")
-    errors = []
 
     def checker():
-        try:
-            for minute in (48, 52, 60, 65):
-                check_budgets(now=NOW + timedelta(minutes=minute))
-        except Exception as exc:  # surfaced below
-            errors.append(exc)
-        finally:
-            connection.close()
+        for minute in (48, 52, 60, 65):
+            check_budgets(now=NOW + timedelta(minutes=minute))
 
-    threads = [threading.Thread(target=checker) for _ in range(3)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    _, errors = run_concurrently(checker, 3)
     assert errors == []
     assert sorted(event.type for event in _events()) == [EventType.BUDGET_REACHED, EventType.BUDGET_WARNING]
 

@@ -33,9 +33,7 @@ def clock(monkeypatch):
     return fake
 
 
-@pytest.fixture(autouse=True)
-def _no_queue(monkeypatch):
-    monkeypatch.setattr("deployments.tasks.async_task", lambda *args, **kwargs: None)
+pytestmark = pytest.mark.usefixtures("no_task_queue")
 
 
 @pytest.fixture

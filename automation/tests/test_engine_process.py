@@ -9,13 +9,8 @@ from django.utils import timezone
 from automation.engine import process_events
 from automation.engine.processor import claim_events, handle_event
 from automation.models import AutomationEvent, HealthCheck, HealthState, RuleRun, RunOutcome
-from automation.tests.factories_rules import channel, deployment_with_health, event, rule
+from automation.tests.factories_rules import channel, deployment_with_health, event, restarts, rule
 from deployments.models import Deployment, DeploymentEvent, EventKind
-
-
-def _restarts(deployment) -> int:
-    return DeploymentEvent.objects.filter(deployment=deployment, kind=EventKind.ACTION,
-                                          data__action="restart").count()
 
 
 @pytest.fixture
@@ -56,7 +51,7 @@ def test_a_down_event_gives_exactly_one_restart_and_one_run(team):
     [run] = RuleRun.objects.all()
     assert (run.rule, run.event, run.deployment, run.outcome) == (restart_rule, down, deployment, RunOutcome.DONE)
     assert run.actions[0]["type"] == "restart" and run.actions[0]["status"] == "done"
-    assert _restarts(deployment) == 1
+    assert restarts(deployment) == 1
     assert DeploymentEvent.objects.filter(deployment=deployment, kind=EventKind.AUTOMATION,
                                           message__icontains="restart requested").count() == 1
     down.refresh_from_db()
@@ -81,7 +76,7 @@ def test_still_down_also_matches_a_down_rule_and_scope_is_respected(team):
     event(workspace, "still_down", mine)
     event(workspace, "down", other)
     process_events()
-    assert (_restarts(mine), _restarts(other)) == (1, 0)
+    assert (restarts(mine), restarts(other)) == (1, 0)
 
 
 def test_restart_budget_escalates_on_the_fourth_and_once_per_hour(team, operations):
@@ -95,7 +90,7 @@ def test_restart_budget_escalates_on_the_fourth_and_once_per_hour(team, operatio
         Deployment.objects.update(restart_requested_at=None)  # the reconciler carried the restart out
         outcomes.append(RuleRun.objects.order_by("-id").first().outcome)
     assert outcomes == ["done", "done", "done", "escalated", "capped"]
-    assert _restarts(deployment) == 3
+    assert restarts(deployment) == 3
     assert [call["kind"] for call in operations] == ["failover"]
     urgent = AutomationEvent.objects.get(type="urgent")
     assert urgent.deployment == deployment and "escalated" in urgent.summary
@@ -110,7 +105,7 @@ def test_cooldown_holds_back_a_second_action(team):
     event(workspace, "still_down", deployment)
     process_events()
     assert list(RuleRun.objects.order_by("id").values_list("outcome", flat=True)) == ["done", "cooldown"]
-    assert _restarts(deployment) == 1
+    assert restarts(deployment) == 1
 
 
 def test_cooldown_ends(team):
@@ -123,7 +118,7 @@ def test_cooldown_ends(team):
     Deployment.objects.update(restart_requested_at=None)
     event(workspace, "still_down", deployment)
     process_events()
-    assert _restarts(deployment) == 2
+    assert restarts(deployment) == 2
 
 
 def test_dry_run_records_the_decision_and_does_nothing(team, notified):
@@ -134,7 +129,7 @@ def test_dry_run_records_the_decision_and_does_nothing(team, notified):
     process_events()
     [run] = RuleRun.objects.all()
     assert (run.outcome, run.dry_run, run.actions) == (RunOutcome.DRY_RUN, True, [])
-    assert _restarts(deployment) == 0 and notified == []
+    assert restarts(deployment) == 0 and notified == []
     line = DeploymentEvent.objects.get(deployment=deployment, kind=EventKind.AUTOMATION)
     assert "dry run" in line.message and "Would restart" in line.message
 
@@ -149,7 +144,7 @@ def test_no_destructive_action_when_health_is_unknown_or_back_up_at_decision_tim
     process_events()
     [run] = RuleRun.objects.all()
     assert run.outcome == RunOutcome.SKIPPED and reason in run.detail.lower()
-    assert _restarts(deployment) == 0
+    assert restarts(deployment) == 0
 
 
 def test_conditions_decide(team):
@@ -158,7 +153,7 @@ def test_conditions_decide(team):
     rule(workspace, conditions={"field": "deployment.provider", "op": "eq", "value": "vast"})
     event(workspace, "down", deployment)
     process_events()
-    assert not RuleRun.objects.exists() and _restarts(deployment) == 0
+    assert not RuleRun.objects.exists() and restarts(deployment) == 0
 
 
 def test_an_event_for_one_rule_is_evaluated_by_that_rule_only(team):
@@ -270,4 +265,4 @@ def test_a_second_worker_processing_the_same_event_does_nothing(team):
     [taken_over] = claim_events()
     handle_event(taken_over)
     handle_event(held)
-    assert RuleRun.objects.count() == 1 and _restarts(deployment) == 1
+    assert RuleRun.objects.count() == 1 and restarts(deployment) == 1

@@ -2,40 +2,25 @@
 On PostgreSQL the workers are real threads with their own connections; SQLite serialises writers,
 so there the three claim in turn before any of them processes (the interleaving that matters)."""
 
-import threading
-
 import pytest
-from django.db import connection, connections
+from django.db import connection
 
 from automation.engine import process_events
 from automation.engine.processor import claim_events, handle_event
 from automation.models import AutomationEvent, RuleRun
+from automation.tests.concurrency import run_concurrently
 from automation.tests.factories_rules import deployment_with_health, event, rule
 from deployments.models import DeploymentEvent, EventKind
 
 EVENTS = 6
 
 
-@pytest.fixture(autouse=True)
-def _no_queue(monkeypatch):
-    monkeypatch.setattr("deployments.tasks.async_task", lambda *args, **kwargs: None)
+pytestmark = pytest.mark.usefixtures("no_task_queue")
 
 
 def _threads(count: int) -> list[int]:
-    start, done = threading.Barrier(count), []
-
-    def worker():
-        try:
-            start.wait()
-            done.append(process_events())
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=worker) for _ in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    done, errors = run_concurrently(process_events, count)
+    assert errors == []
     return done
 
 

@@ -10,11 +10,6 @@ from deployments.tests.factories import CredentialFactory, TemplateFactory
 GOOD = {"name": "train", "image": "python:3.12-slim", "command": ["python", "train.py"], "max_price_per_hour": 1.5}
 
 
-@pytest.fixture
-def developer_api(team, api_client_for):
-    return api_client_for(team["developer"], team["workspace"])
-
-
 def test_submit_list_filter_detail_and_cancel(team, developer_api, api_client_for):
     CredentialFactory(workspace=team["workspace"], provider="runpod")
     body = GOOD | {"gpu_model": "rtx-4090", "min_gpus": 2, "max_retries": 1, "providers": ["runpod"], "env": {"A": "1"}}

@@ -1,28 +1,16 @@
 """The batch queue end to end on this machine: real processes, real exit codes."""
 
 import psutil
-import pytest
 
 from automation.models import AutomationEvent, EventType, JobStatus
 from automation.services.jobs import job_cancel
 from automation.tests.factories_jobs import drive_deployment, run_until, status_in, submit
 from deployments.models import Deployment, DesiredState, Status
 from deployments.reconciler.calls import provider_call
-from providers.adapters import InstanceStatus, adapter_class
-from providers.models import ProviderCredential
-from providers.services import workspace_connect_defaults
+from deployments.tests.test_lifecycle_local import local  # noqa: F401  (the Local provider, connected)
+from providers.adapters import InstanceStatus
 
 FINISHED = (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED)
-
-
-@pytest.fixture
-def local(team, settings, tmp_path, monkeypatch):
-    settings.COMPUTEHUB_LOCAL_PROVIDER = True
-    settings.COMPUTEHUB_SANDBOX_URL = ""
-    settings.VAR_DIR = tmp_path
-    monkeypatch.setattr(adapter_class("local"), "grace_s", 1.0)
-    workspace_connect_defaults(workspace=team["workspace"])
-    return ProviderCredential.objects.get(workspace=team["workspace"], provider="local")
 
 
 def _gone(deployment_id) -> Deployment:

@@ -2,12 +2,10 @@
 with three workers, what automation did in the message, retries with backoff honouring
 Retry-After / retry_after, no retry on 4xx, permanent failures, flapping suppression."""
 
-import threading
 from datetime import timedelta
 
 import pytest
 from django.core import mail
-from django.db import connection
 from django.utils import timezone
 
 from automation.fakes.fixtures import fake_telegram, receiver, _telegram_server, _webhook_server  # noqa: F401
@@ -15,6 +13,7 @@ from automation.models import Notification, NotificationStatus
 from automation.notifiers import webhook as webhook_notifier
 from automation.notify import deliver_due
 from automation.services.notify import notify_channels
+from automation.tests.concurrency import run_concurrently
 from automation.tests.factories_notify import CHAT_ID, decided_event, email_channel, telegram_channel, webhook_channel
 from deployments.tests.factories import DeploymentFactory
 
@@ -29,21 +28,9 @@ def test_three_concurrent_workers_send_exactly_one_message_per_channel(team, rec
     deployment = DeploymentFactory(workspace=team["workspace"], name="llama-server")
     decided_event(team, deployment, runs=[("Auto-restart", "done", "restarted after 3 failed health checks")])
     mail.outbox.clear()
-    start = threading.Barrier(3)
+    _, errors = run_concurrently(deliver_due, 3, timeout_s=30)
 
-    def worker():
-        start.wait()
-        try:
-            deliver_due()
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker) for _ in range(3)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
-
+    assert errors == []
     assert len(receiver.deliveries) == 1 and receiver.deliveries[0].verified_by
     assert len(fake_telegram.messages_to(CHAT_ID)) == 1
     assert len(mail.outbox) == 1

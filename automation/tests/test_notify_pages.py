@@ -21,7 +21,7 @@ def test_viewer_sees_channels_and_deliveries_but_no_forms(client_in, team, recei
 
 def test_adding_a_webhook_shows_the_secret_once(client_in, team, receiver):
     client = client_in(team["developer"], team["workspace"])
-    response = client.post(reverse("automation:channel_create", args=["webhook"]), {"webhook-url": receiver.url})
+    response = client.post(reverse("automation:channel-create", args=["webhook"]), {"webhook-url": receiver.url})
     channel = NotificationChannel.objects.get()
     html = response.content.decode()
     assert response.status_code == 200 and "whsec_" in html and "not shown again" in html
@@ -32,9 +32,9 @@ def test_adding_a_webhook_shows_the_secret_once(client_in, team, receiver):
 def test_bad_input_shows_field_errors_and_stores_nothing(client_in, team, settings):
     settings.COMPUTEHUB_OUTBOUND_ALLOW_PRIVATE = False
     client = client_in(team["developer"], team["workspace"])
-    response = client.post(reverse("automation:channel_create", args=["webhook"]), {"webhook-url": "http://10.0.0.1/"})
+    response = client.post(reverse("automation:channel-create", args=["webhook"]), {"webhook-url": "http://10.0.0.1/"})
     assert response.status_code == 422 and "private or internal" in response.content.decode()
-    response = client.post(reverse("automation:channel_create", args=["email"]), {"email-addresses": "nope"})
+    response = client.post(reverse("automation:channel-create", args=["email"]), {"email-addresses": "nope"})
     assert response.status_code == 422 and "Not a valid email address" in response.content.decode()
     assert not NotificationChannel.objects.exists()
 
@@ -43,11 +43,11 @@ def test_send_test_button_shows_the_result(client_in, team, receiver):
     channel = webhook_channel(team, receiver)
     receiver.answer_next(404)
     response = client_in(team["developer"], team["workspace"]).post(
-        reverse("automation:channel_test", args=[channel.pk]), HTTP_HX_REQUEST="true")
+        reverse("automation:channel-test", args=[channel.pk]), HTTP_HX_REQUEST="true")
     assert response.status_code == 200 and "HTTP 404" in response.content.decode()
 
 
-@pytest.mark.parametrize("name", ["channel_test", "channel_toggle", "channel_delete", "channel_rotate"])
+@pytest.mark.parametrize("name", ["channel-test", "channel-toggle", "channel-delete", "channel-rotate"])
 def test_viewer_cannot_write_and_strangers_get_404(client_in, team, other_team, name):
     channel = email_channel(team)
     url = reverse(f"automation:{name}", args=[channel.pk])

@@ -6,8 +6,8 @@ import pytest
 from automation.engine import process_events
 from automation.models import AutomationEvent, Rule, RuleRun, RunOutcome
 from automation.policies import policy_enable
-from automation.tests.factories_rules import deployment_with_health, event
-from deployments.models import Deployment, DeploymentEvent, EventKind
+from automation.tests.factories_rules import deployment_with_health, event, restarts
+from deployments.models import Deployment
 
 
 @pytest.fixture
@@ -23,10 +23,6 @@ def operations(monkeypatch):
 
 def _enable(team, slug, deployment=None):
     return policy_enable(workspace=team["workspace"], user=team["developer"], slug=slug, deployment=deployment)
-
-
-def _restarts(deployment) -> int:
-    return DeploymentEvent.objects.filter(deployment=deployment, kind=EventKind.ACTION, data__action="restart").count()
 
 
 def _still_down(team, deployment, times: int) -> list[list[str]]:
@@ -48,7 +44,7 @@ def test_auto_restart_then_failover_never_both_on_one_event(team, operations):
     seen = _still_down(team, deployment, 5)
     assert seen == [["auto_restart:done"], ["auto_restart:done"], ["auto_restart:done"],
                     ["auto_restart:escalated"], ["auto_restart:capped"]]
-    assert _restarts(deployment) == 3
+    assert restarts(deployment) == 3
     assert [call["kind"] for call in operations] == ["failover"]
     assert AutomationEvent.objects.filter(type="urgent", deployment=deployment).count() == 1
 

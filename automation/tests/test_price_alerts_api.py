@@ -12,30 +12,25 @@ from computehub.tests.api_helpers import assert_error
 LIST = "/api/v1/price-alerts/"
 
 
-@pytest.fixture
-def developer(team, api_client_for):
-    return api_client_for(team["developer"], team["workspace"])
-
-
 def _detail(alert_id):
     return f"{LIST}{alert_id}/"
 
 
-def test_create_then_read_with_the_cheapest_offer_now(team, developer):
+def test_create_then_read_with_the_cheapest_offer_now(team, developer_api):
     offer = make_offer(make_credential(team["workspace"], "vast"), gpu_model="h100-sxm", price=2.2, vram_gb=80)
-    response = developer.post(LIST, {"gpu_model": "h100-sxm", "max_price_per_hour": "2.00"}, format="json")
+    response = developer_api.post(LIST, {"gpu_model": "h100-sxm", "max_price_per_hour": "2.00"}, format="json")
     assert response.status_code == 201, response.content
     body = response.json()
     assert body["gpu_name"] == "H100 SXM" and body["max_price_per_hour"] == 2.0 and body["min_gpus"] == 1
     assert body["provider"] == "" and body["include_spot"] is False and body["is_below"] is False
     assert body["cheapest"]["id"] == offer.pk and body["cheapest"]["price_per_gpu_hour"] == pytest.approx(2.2)
-    listed = developer.get(LIST).json()
+    listed = developer_api.get(LIST).json()
     assert [row["id"] for row in listed["results"]] == [body["id"]]
-    assert developer.get(_detail(body["id"])).json()["gpu_model"] == "h100-sxm"
+    assert developer_api.get(_detail(body["id"])).json()["gpu_model"] == "h100-sxm"
 
 
-def test_the_gpu_can_be_named_as_the_table_does(developer):
-    response = developer.post(LIST, {"gpu_model": "H100 SXM", "max_price_per_hour": 2}, format="json")
+def test_the_gpu_can_be_named_as_the_table_does(developer_api):
+    response = developer_api.post(LIST, {"gpu_model": "H100 SXM", "max_price_per_hour": 2}, format="json")
     assert response.status_code == 201 and response.json()["gpu_model"] == "h100-sxm"
 
 
@@ -54,29 +49,29 @@ def test_the_gpu_can_be_named_as_the_table_does(developer):
     ({"gpu_model": "h100-sxm", "max_price_per_hour": 2, "colour": "red"}, "colour"),
     ({"max_price_per_hour": 2}, "gpu_model"),
 ])
-def test_bad_input_names_the_field_and_stores_nothing(developer, body, field):
-    error = assert_error(developer.post(LIST, body, format="json"), 400, "validation_error")
+def test_bad_input_names_the_field_and_stores_nothing(developer_api, body, field):
+    error = assert_error(developer_api.post(LIST, body, format="json"), 400, "validation_error")
     assert field in error["fields"], error
     assert not PriceAlert.objects.exists()
 
 
-def test_patch_changes_the_question_and_resets_its_state(team, developer):
+def test_patch_changes_the_question_and_resets_its_state(team, developer_api):
     alert = PriceAlert.objects.create(workspace=team["workspace"], gpu_model="h100-sxm",
                                       max_price_per_hour=Decimal("2"), is_below=True, last_price=1.5)
-    response = developer.patch(_detail(alert.pk), {"max_price_per_hour": 1.25, "provider": "runpod"}, format="json")
+    response = developer_api.patch(_detail(alert.pk), {"max_price_per_hour": 1.25, "provider": "runpod"}, format="json")
     assert response.status_code == 200, response.content
     alert.refresh_from_db()
     assert alert.max_price_per_hour == Decimal("1.25") and alert.provider == "runpod" and not alert.is_below
-    response = developer.patch(_detail(alert.pk), {"enabled": False}, format="json")
+    response = developer_api.patch(_detail(alert.pk), {"enabled": False}, format="json")
     assert response.json()["enabled"] is False
-    assert_error(developer.patch(_detail(alert.pk), {"min_gpus": 99}, format="json"), 400, "validation_error")
+    assert_error(developer_api.patch(_detail(alert.pk), {"min_gpus": 99}, format="json"), 400, "validation_error")
     alert.refresh_from_db()
     assert alert.min_gpus == 1
 
 
-def test_delete(team, developer):
+def test_delete(team, developer_api):
     alert = PriceAlert.objects.create(workspace=team["workspace"], gpu_model="a100-80gb", max_price_per_hour=1)
-    assert developer.delete(_detail(alert.pk)).status_code == 204
+    assert developer_api.delete(_detail(alert.pk)).status_code == 204
     assert not PriceAlert.objects.exists()
 
 

@@ -12,15 +12,16 @@ from django.views.decorators.http import require_POST, require_safe
 
 from accounts.decorators import workspace_role_required
 from accounts.models import Role
-from automation.models import ChannelKind, EventType
+from automation.models import ChannelKind
 from automation.notify import linking
+from automation.notify.fanout import SUBSCRIBABLE
 from automation.selectors import notify as selectors
 from automation.services import notify as services
 from computehub import htmx
 from computehub.errors import ApplicationError
 from computehub.forms import submit_form
 
-EVENT_CHOICES = EventType.choices
+EVENT_CHOICES = SUBSCRIBABLE
 
 
 class _ChannelForm(forms.Form):
@@ -71,7 +72,7 @@ def index(request):
 def create(request, kind):
     form_class = FORMS.get(kind)
     if form_class is None:
-        return redirect("automation:channels")
+        return _back(request)
     form = form_class(request.POST, prefix=kind)
     ok, created = submit_form(form, lambda data: services.channel_create(
         workspace=request.workspace, user=request.user, data={"kind": kind, **_clean(data)}))
@@ -80,8 +81,7 @@ def create(request, kind):
     channel, secret = created
     if secret:
         return render(request, "automation/channels.html", _context(request, new_secret=secret, secret_for=channel))
-    messages.success(request, f"Added “{channel.name}”.")
-    return redirect("automation:channels")
+    return _back(request, success=f"Added “{channel.name}”.")
 
 
 def _clean(data: dict) -> dict:
@@ -90,6 +90,15 @@ def _clean(data: dict) -> dict:
 
 def _channel(request, channel_id):
     return selectors.channel_get(workspace=request.workspace, channel_id=channel_id)
+
+
+def _back(request, *, success: str = "", error: str = ""):
+    """Back to the channels list, with the outcome as a flash message."""
+    if success:
+        messages.success(request, success)
+    if error:
+        messages.error(request, error)
+    return redirect("automation:channels")
 
 
 @require_POST
@@ -109,8 +118,7 @@ def rotate(request, channel_id):
     try:
         secret = services.channel_rotate_secret(channel=channel)
     except ApplicationError as refused:
-        messages.error(request, refused.message)
-        return redirect("automation:channels")
+        return _back(request, error=refused.message)
     return render(request, "automation/channels.html", _context(request, new_secret=secret, secret_for=channel))
 
 
@@ -119,8 +127,7 @@ def rotate(request, channel_id):
 def toggle(request, channel_id):
     channel = _channel(request, channel_id)
     services.channel_update(channel=channel, data={"enabled": not channel.enabled})
-    messages.success(request, f"“{channel.name}” is {'on' if channel.enabled else 'off'}.")
-    return redirect("automation:channels")
+    return _back(request, success=f"“{channel.name}” is {'on' if channel.enabled else 'off'}.")
 
 
 @require_POST
@@ -128,8 +135,7 @@ def toggle(request, channel_id):
 def delete(request, channel_id):
     channel = _channel(request, channel_id)
     services.channel_delete(channel=channel)
-    messages.success(request, f"Deleted “{channel.name}”.")
-    return redirect("automation:channels")
+    return _back(request, success=f"Deleted “{channel.name}”.")
 
 
 @require_POST
@@ -139,21 +145,18 @@ def check_link(request, channel_id):
     try:
         linked = services.telegram_link_check(channel=channel)
     except ApplicationError as refused:
-        messages.error(request, refused.message)
-        return redirect("automation:channels")
+        return _back(request, error=refused.message)
     if linked:
-        messages.success(request, f"“{channel.name}” is linked to {channel.config.get('chat_title', 'a chat')}.")
-    else:
-        messages.error(request, "No Start yet: open the link in Telegram, press Start, then check again.")
-    return redirect("automation:channels")
+        return _back(request, success=f"“{channel.name}” is linked to {channel.config.get('chat_title', 'a chat')}.")
+    return _back(request, error="No Start yet: open the link in Telegram, press Start, then check again.")
 
 
 urlpatterns = [
     path("channels/", index, name="channels"),
-    path("channels/add/<str:kind>/", create, name="channel_create"),
-    path("channels/<uuid:channel_id>/test/", send_test, name="channel_test"),
-    path("channels/<uuid:channel_id>/rotate-secret/", rotate, name="channel_rotate"),
-    path("channels/<uuid:channel_id>/toggle/", toggle, name="channel_toggle"),
-    path("channels/<uuid:channel_id>/delete/", delete, name="channel_delete"),
-    path("channels/<uuid:channel_id>/check-link/", check_link, name="channel_check_link"),
+    path("channels/add/<str:kind>/", create, name="channel-create"),
+    path("channels/<uuid:channel_id>/test/", send_test, name="channel-test"),
+    path("channels/<uuid:channel_id>/rotate-secret/", rotate, name="channel-rotate"),
+    path("channels/<uuid:channel_id>/toggle/", toggle, name="channel-toggle"),
+    path("channels/<uuid:channel_id>/delete/", delete, name="channel-delete"),
+    path("channels/<uuid:channel_id>/check-link/", check_link, name="channel-check-link"),
 ]

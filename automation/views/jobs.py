@@ -12,8 +12,8 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from accounts.decorators import workspace_role_required
 from accounts.models import Role
 from automation.models import JobStatus
-from automation.selectors.jobs import job_counts, job_get, jobs_with_last_attempt
-from automation.services.jobs import connected_kinds, job_cancel, job_submit
+from automation.selectors.jobs import connected_kinds, job_counts, job_get, jobs_with_last_attempt
+from automation.services.jobs import job_cancel, job_submit
 from computehub import htmx
 from computehub.errors import ApplicationError
 from deployments.templates_service import templates_visible
@@ -118,6 +118,6 @@ def cancel(request, job_id: int):
 
 urlpatterns = [
     path("jobs/", jobs, name="jobs"),
-    path("jobs/submit/", submit, name="jobs-submit"),
-    path("jobs/<int:job_id>/cancel/", cancel, name="jobs-cancel"),
+    path("jobs/submit/", submit, name="job-submit"),
+    path("jobs/<int:job_id>/cancel/", cancel, name="job-cancel"),
 ]

@@ -9,7 +9,7 @@ from django.views.decorators.http import require_POST, require_safe
 
 from accounts.decorators import workspace_role_required
 from accounts.models import Role
-from automation.selectors.price_alerts import price_alert_get, price_alerts_with_cheapest
+from automation.selectors.price_alerts import gpu_model_choices, price_alert_get, price_alerts_with_cheapest
 from automation.services import price_alerts as services
 from computehub import htmx
 from computehub.forms import submit_form
@@ -19,7 +19,7 @@ from providers.models import provider_display_name
 class PriceAlertForm(forms.Form):
     """Shapes only; the service decides what is a known GPU, a sane price, a known provider."""
 
-    gpu_model = forms.ChoiceField(label="GPU", choices=lambda: [("", "Choose a GPU")] + services.gpu_model_choices())
+    gpu_model = forms.ChoiceField(label="GPU", choices=lambda: [("", "Choose a GPU")] + gpu_model_choices())
     max_price_per_hour = forms.DecimalField(label="At or below ($ per GPU-hour)", min_value=0, decimal_places=3,
                                             max_digits=8, widget=forms.NumberInput(attrs={"step": "0.01"}))
     min_gpus = forms.IntegerField(label="At least this many GPUs", initial=1)
