@@ -10,6 +10,11 @@ from collections.abc import Callable
 from deployments.reconciler.runner import PeriodicJob, Runner
 
 
+# How often a lane looks whether a job is due: the rules lane polls every 0.25 s so a flip is acted
+# on well within the 2 s reaction target; an idle poll is one indexed query.
+LANE_TICK_S = 0.1
+
+
 def _lazy(module: str, function: str) -> Callable[[], object]:
     def run():
         return getattr(importlib.import_module(module), function)()
@@ -21,7 +26,7 @@ def lanes() -> dict[str, list[PeriodicJob]]:
     """Lane name → its jobs (name, interval in seconds, function)."""
     return {
         # Reaction: events → rules → actions, and the operations those actions start.
-        "rules": [PeriodicJob("events", 1.0, _lazy("automation.engine", "process_events")),
+        "rules": [PeriodicJob("events", 0.25, _lazy("automation.engine", "process_events")),
                   PeriodicJob("operations", 2.0, _lazy("automation.orchestration", "advance_operations"))],
         "triggers": [PeriodicJob("triggers", 15.0, _lazy("automation.triggers", "run_periodic_triggers")),
                      PeriodicJob("budgets", 20.0, _lazy("automation.services.budgets", "check_budgets"))],
@@ -38,7 +43,8 @@ def background_loops() -> list[tuple[str, Callable[[threading.Event], None]]]:
 
 
 def start_automation(stop: threading.Event) -> list[threading.Thread]:
-    threads = [threading.Thread(target=Runner(jobs, stopping=stop).run_forever, name=f"autopilot-{name}", daemon=True)
+    threads = [threading.Thread(target=Runner(jobs, stopping=stop).run_forever, kwargs={"tick_s": LANE_TICK_S},
+                                name=f"autopilot-{name}", daemon=True)
                for name, jobs in lanes().items()]
     threads += [threading.Thread(target=target, args=(stop,), name=name, daemon=True)
                 for name, target in background_loops()]

@@ -56,7 +56,9 @@ ACTION_LABELS = {
     "rebid": "Re-bid the spot instance", "notify": "Notify channels", "webhook": "Call a webhook",
 }
 ACTION_INPUTS: dict[str, tuple[Input, ...]] = {
-    "restart": (), "stop": (), "delete": (), "failover": (),
+    "restart": (), "stop": (), "delete": (),
+    "failover": (Input("max_attempts", "Offers to try at most", "number", step="1"),
+                 Input("allow_spot", "Spot offers allowed", "bool")),
     "migrate": (Input("min_saving_percent", "Only if it saves at least (%)", "number"),),
     "rebid": (Input("max_bid", "Highest bid (USD/hour, empty: no ceiling)", "number"),
               Input("fallback_on_demand", "Fall back to on-demand", "bool"),

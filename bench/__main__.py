@@ -15,7 +15,8 @@ RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def available() -> list[str]:
-    return sorted(m.name for m in pkgutil.iter_modules([str(Path(__file__).parent)]) if not m.name.startswith("_"))
+    modules = pkgutil.iter_modules([str(Path(__file__).parent)])
+    return sorted(m.name for m in modules if not m.ispkg and not m.name.startswith("_"))
 
 
 def run_one(name: str) -> dict:

@@ -83,6 +83,12 @@ def _capability_reason(provider: str, action: str) -> str | None:
         return f"ComputeHub has no adapter for {provider!r}."
 
 
+def restartable(deployment: Deployment) -> bool:
+    """Running, or failed with its instance still there (a crashed process, an exited container):
+    a restart is how people and auto-restart bring it back."""
+    return deployment.status == Status.RUNNING or (deployment.status == Status.FAILED and bool(deployment.instance_id))
+
+
 def _state_reason(deployment: Deployment, action: str) -> str | None:
     """Why `action` makes no sense in the deployment's current state, or None."""
     desired, status = deployment.desired_state, deployment.status
@@ -92,8 +98,8 @@ def _state_reason(deployment: Deployment, action: str) -> str | None:
         return "It is already running or starting."
     if action == "stop" and desired == DesiredState.STOPPED:
         return "It is already stopped or stopping."
-    if action == "restart" and (desired != DesiredState.RUNNING or status != Status.RUNNING):
-        return "Only a running deployment can be restarted."
+    if action == "restart" and (desired != DesiredState.RUNNING or not restartable(deployment)):
+        return "Only a running (or crashed) deployment can be restarted."
     if action == "restart" and deployment.restart_requested_at is not None:
         return "A restart is already on its way."
     return None

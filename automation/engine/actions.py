@@ -101,7 +101,8 @@ def migrate(ctx: ActionContext) -> dict:
 
 
 def failover(ctx: ActionContext) -> dict:
-    return _operation(ctx, "failover", {})
+    return _operation(ctx, "failover", {"max_attempts": ctx.action.get("max_attempts", 3),
+                                        "allow_spot": bool(ctx.action.get("allow_spot", False))})
 
 
 def rebid(ctx: ActionContext) -> dict:

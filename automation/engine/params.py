@@ -102,7 +102,8 @@ TRIGGER_PARAMS: dict[str, dict[str, Param]] = {
 }
 
 ACTION_PARAMS: dict[str, dict[str, Param]] = {
-    "restart": {}, "stop": {}, "delete": {}, "failover": {},
+    "restart": {}, "stop": {}, "delete": {},
+    "failover": {"max_attempts": Param(number(1, 10, integer=True), 3), "allow_spot": Param(boolean, False)},
     "migrate": {"min_saving_percent": Param(number(1, 90), 20)},
     "rebid": {"max_bid": Param(lambda v: None if v is None else number(above=0)(v), None),
               "fallback_on_demand": Param(boolean, True),

@@ -20,6 +20,7 @@ from django.utils import timezone
 from automation.health import claims
 from automation.health.probes import ProbeResult, probe_http, probe_tcp
 from automation.health.targets import Target
+from automation.services.health import plan_result
 
 logger = logging.getLogger(__name__)
 
@@ -76,6 +77,7 @@ class Checker:
         self.pending: list = []
         self.in_flight = 0
         self.last_flush = self.last_ensure = 0.0
+        self.wake = asyncio.Event()  # set when a result changes a state: written at once, not in a batch
         self.db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="health-db")
 
     async def on_db(self, function, *args, **kwargs):
@@ -89,10 +91,16 @@ class Checker:
         while not self.stop.is_set():
             claimed = await self._guarded(self._round)
             if claimed < CLAIM_BATCH:  # no backlog: what comes due meanwhile is claimed next tick
-                await asyncio.sleep(TICK_S)
+                await self._idle(TICK_S)
         await self._drain()
         await self.on_db(connections.close_all)
         self.db.shutdown(wait=True)
+
+    async def _idle(self, seconds: float) -> None:
+        try:
+            await asyncio.wait_for(self.wake.wait(), seconds)
+        except asyncio.TimeoutError:
+            pass
 
     async def _guarded(self, step) -> int:
         try:
@@ -111,7 +119,10 @@ class Checker:
         for check, target in batch:
             self.in_flight += 1
             asyncio.create_task(self._probe_one(check, target))
-        if self.pending and (len(self.pending) >= CLAIM_BATCH or time.monotonic() - self.last_flush >= FLUSH_S):
+        urgent = self.wake.is_set()
+        self.wake.clear()
+        if self.pending and (urgent or len(self.pending) >= CLAIM_BATCH
+                             or time.monotonic() - self.last_flush >= FLUSH_S):
             await self._flush()
         return len(batch)
 
@@ -119,7 +130,10 @@ class Checker:
         try:
             async with self.semaphore:
                 result = await probe(target, check.timeout_s)
-            self.pending.append((check, result, timezone.now()))
+            now = timezone.now()
+            self.pending.append((check, result, now))
+            if result is not None and plan_result(check, result, now).new_state is not None:
+                self.wake.set()  # a flip: the rules should hear of it now (reaction time)
         except Exception:
             logger.exception("health probe of check %s failed", check.pk)
         finally:

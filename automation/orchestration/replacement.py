@@ -96,7 +96,9 @@ def copy_health_config(source: Deployment, replacement: Deployment, fields: tupl
     if check is not None:
         HealthCheck.objects.update_or_create(
             deployment=replacement, defaults={"workspace_id": replacement.workspace_id,
-                                              **{name: getattr(check, name) for name in fields}})
+                                              **{name: getattr(check, name) for name in fields}},
+            create_defaults={"workspace_id": replacement.workspace_id, "next_check_at": timezone.now(),
+                             **{name: getattr(check, name) for name in fields}})
 
 
 def verdict(op: Operation, *, require_health: bool = True) -> Verdict:

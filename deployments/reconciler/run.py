@@ -1,6 +1,7 @@
 """One reconcile under a lease, with the provider's errors turned into retries or explanations."""
 
 import logging
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 from django.db import connections
@@ -21,13 +22,14 @@ NOT_SUPPORTED_RETRY_S = 3600  # the provider will not learn to do it soon; keep 
 # this many credentials at once: a hanging provider then delays only its own deployments.
 SWEEP_CALL_TIMEOUT_S = 20.0
 SWEEP_CREDENTIALS_AT_ONCE = 8
+BUSY_WAIT_S = 2.0
 
 
 def reconcile_deployment(deployment_id, *, force: bool = True) -> str:
     """One step for one deployment; returns what happened ("busy" when another worker holds it,
     "not_due" when `force` is off and its next look is in the future)."""
     owner = lease.new_owner()
-    if not lease.claim(deployment_id, owner):
+    if not _claim(deployment_id, owner, patience_s=BUSY_WAIT_S if force else 0.0):
         if force:  # a person's request arrived mid-step: the holder's schedule must not delay it
             schedule.due_now(deployment_id)
         return "busy" if Deployment.objects.filter(pk=deployment_id).exists() else "missing"
@@ -38,6 +40,17 @@ def reconcile_deployment(deployment_id, *, force: bool = True) -> str:
         return _guarded_step(deployment)
     finally:
         lease.release(deployment_id, owner)
+
+
+def _claim(deployment_id, owner: str, *, patience_s: float) -> bool:
+    """The lease, waiting up to `patience_s` for a step in progress (usually a sweep's, well under
+    a second): a request made meanwhile is then acted on now, not at the next sweep."""
+    deadline = time.monotonic() + patience_s
+    while not lease.claim(deployment_id, owner):
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.1)
+    return True
 
 
 def _guarded_step(deployment: Deployment) -> str:

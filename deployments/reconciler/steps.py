@@ -8,6 +8,7 @@ from django.conf import settings
 from deployments.models import Deployment, DesiredState, EventKind, Status
 from deployments.reconciler import state
 from deployments.reconciler.calls import capabilities_of, provider_call
+from deployments.selectors import restartable
 from deployments.services import event_record, secret_env_of
 from deployments.services.spend import deployment_accrue_spend
 from deployments.standins import local_launch
@@ -97,6 +98,8 @@ def restart(deployment: Deployment) -> str:
         provider_call(deployment.credential, "start", deployment.instance_id)
     _clear_restart(deployment)
     event_record(deployment=deployment, kind=EventKind.RECONCILE, message="Restarted the instance")
+    if deployment.status == Status.FAILED:  # look again within seconds, not at the failed cadence
+        state.set_status(deployment, Status.STARTING, message="Starting the failed instance again")
     return "restarted"
 
 
@@ -118,7 +121,7 @@ def act_on_running_instance(deployment: Deployment) -> str:
     if status == Status.UNKNOWN:
         return "unknown"  # we do not know what it is doing: never act destructively on that
     if deployment.restart_requested_at is not None:
-        if status == Status.RUNNING and desired == DesiredState.RUNNING:
+        if restartable(deployment) and desired == DesiredState.RUNNING:
             return restart(deployment)
         _clear_restart(deployment)  # stopped or going away meanwhile: nothing to restart
     if desired == DesiredState.RUNNING and status == Status.STOPPED:

@@ -205,8 +205,10 @@ class LocalAdapter(ProviderAdapter):
         port = _free_port(spec.ports)
         argv = list(spec.command) or [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"]
         _write_json(folder / "env.json", _base_env() | dict(spec.env) | {"PORT": str(port)}, mode=0o600)
+        # The port asked for may be taken; the one the process got is what its port maps to.
+        asked = spec.ports[0] if spec.ports else port
         state = {"instance_id": spec.tag, "tag": spec.tag, "name": spec.name, "argv": argv, "port": port,
-                 "created_at": datetime.now(timezone.utc).isoformat()}
+                 "container_port": asked, "created_at": datetime.now(timezone.utc).isoformat()}
         _write_json(folder / "state.json", _launch(folder, state))
         return self._instance(folder)
 
@@ -231,7 +233,8 @@ class LocalAdapter(ProviderAdapter):
         state = self._state(folder)
         status, raw = self._status(folder, state)
         return Instance(instance_id=state["instance_id"], tag=state["tag"], status=status, raw_status=raw,
-                        public_ip="127.0.0.1", ports={state["port"]: state["port"]}, price_per_hour=0.0,
+                        public_ip="127.0.0.1", ports={state.get("container_port", state["port"]): state["port"]},
+                        price_per_hour=0.0,
                         created_at=datetime.fromisoformat(state["created_at"]), raw=state)
 
     def _status(self, folder: Path, state: dict) -> tuple[InstanceStatus, str]:
