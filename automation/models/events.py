@@ -20,9 +20,9 @@ class EventType(models.TextChoices):
     PRICE_CHANGE = "price_change", "Price change"
     PRICE_BELOW = "price_below", "Price at or below"
     SCHEDULE = "schedule", "Schedule"
-    UNREACHABLE = "unreachable", "Provider unreachable"
+    UNREACHABLE = "unreachable", "Health unknown for 10 minutes (provider unreachable)"
     FLAPPING = "flapping", "Flapping"
-    REMINDER = "reminder", "Still down"
+    REMINDER = "reminder", "Still down (4-hourly reminder)"
     ACTION = "action", "Automation action taken"
     URGENT = "urgent", "Needs attention"
 

@@ -50,6 +50,11 @@ def clean_events(events) -> list[str]:
     unknown = sorted(set(events) - set(EventType.values))
     if unknown:
         raise _invalid("events", f"Unknown event type(s): {', '.join(unknown)}.")
+    sendable = {value for value, _ in fanout.SUBSCRIBABLE}
+    never_sent = sorted(set(events) - sendable)
+    if never_sent:
+        raise _invalid("events", f"Never sent to channels (a rule's notify action reports them): "
+                                 f"{', '.join(never_sent)}. Choose from {', '.join(sorted(sendable))}.")
     return sorted(set(events))
 
 

@@ -33,6 +33,7 @@ def _fields(response) -> dict:
     ({"kind": "webhook", "url": "http://10.0.0.5/hook"}, "url"),
     ({"kind": "webhook", "url": "https://hooks.example.com/", "addresses": ["a@example.com"]}, "addresses"),
     ({"kind": "email", "addresses": ["a@example.com"], "events": ["nope"]}, "events"),
+    ({"kind": "email", "addresses": ["a@example.com"], "events": ["down", "still_down"]}, "events"),  # never sent
     ({"kind": "telegram", "bot_token": "123456:not-a-real-token-at-all-0000"}, "bot_token"),
     ({"kind": "telegram", "bot_token": "hello"}, "bot_token"),
     ({"kind": "sms"}, "kind"),
