@@ -1,4 +1,5 @@
-"""Runs benchmarks: `python -m bench` runs every bench/<name>.py, `python -m bench NAME` runs one.
+"""Runs benchmarks: `python -m bench` runs every bench/<name>.py, `python -m bench NAME` runs one,
+`python -m bench NAME --option value` runs one with its own options (modules with a `main(argv)`).
 
 Each benchmark module has `run() -> dict` of flat numeric figures; they are printed and written
 to bench/results/<name>.json.
@@ -29,7 +30,10 @@ def run_one(name: str) -> dict:
 
 def main(argv: list[str]) -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "computehub.settings")
-    names = argv or available()
+    names = [arg for arg in argv if not arg.startswith("--")]
+    if len(names) == 1 and len(names) < len(argv) and names[0] in available():
+        return _with_options(names[0], argv[1:])  # `python -m bench chaos --scenarios 50`
+    names = names or available()
     if not names:
         print("No benchmarks yet: add bench/<name>.py with a run() that returns its figures.")
         return 0
@@ -40,6 +44,14 @@ def main(argv: list[str]) -> int:
     for name in names:
         run_one(name)
     return 0
+
+
+def _with_options(name: str, options: list[str]) -> int:
+    module = importlib.import_module(f"bench.{name}")
+    if not hasattr(module, "main"):
+        print(f"bench.{name} takes no options; set them through its environment variables.")
+        return 2
+    return module.main(options)
 
 
 if __name__ == "__main__":

@@ -87,19 +87,30 @@ def decide(rule: Rule, event: AutomationEvent, target, now) -> Decision:
     return Decision(target, ACT, event.summary, facts)
 
 
+MONEY_EVENTS = ("budget_reached", "cost_threshold")  # a cap must stop it even while its provider struggles
+
+
 def _unsafe(rule: Rule, event: AutomationEvent, target, now) -> Decision | None:
-    """A health event never leads to a destructive action on a check that is unknown now (the
-    provider is not answering: acting could destroy a healthy machine), nor after it recovered."""
+    """No destructive action while its health is unknown or its provider is failing to answer
+    (acting could destroy a healthy machine, or start a move the provider cannot finish), nor on a
+    health event after it already recovered. Spending limits are the exception."""
     destructive = any(a.get("type") in DESTRUCTIVE for a in [*rule.actions, *rule.escalation])
-    if target is None or event.type not in HEALTH_EVENTS or not destructive:
+    if target is None or not destructive or event.type in MONEY_EVENTS:
         return None
-    state = HealthCheck.objects.filter(deployment=target).values_list("state", flat=True).first()
-    if state == HealthState.UNKNOWN:
+    check = HealthCheck.objects.filter(deployment=target).values("state", "unknown_since").first() or {}
+    if check.get("state") == HealthState.UNKNOWN or check.get("unknown_since") is not None \
+            or _provider_failing(target):
         return Decision(target, RunOutcome.SKIPPED, "Health is unknown now (the provider is not answering); "
                                                     "automation never acts on unknown.")
-    if event.type != "recovered" and state == HealthState.UP:
+    if event.type in HEALTH_EVENTS and event.type != "recovered" and check.get("state") == HealthState.UP:
         return Decision(target, RunOutcome.SKIPPED, "It recovered before automation acted.")
     return None
+
+
+def _provider_failing(target) -> bool:
+    """The reconciler's latest calls to the provider failed (it is retrying with backoff)."""
+    fresh = type(target).objects.filter(pk=target.pk).values("attempts", "last_error", "status").first() or {}
+    return fresh.get("attempts", 0) > 0 and bool(fresh.get("last_error")) and fresh.get("status") != "failed"
 
 
 def _runs(rule: Rule, target, since, outcomes) -> "RuleRun.objects":

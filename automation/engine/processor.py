@@ -69,12 +69,16 @@ def run_rule(rule: Rule, event: AutomationEvent) -> RuleRun | None:
     decisions = [decision for decision in decided if decision.plan != RunOutcome.NOT_MATCHED]
     if not decisions:
         return None
-    run = _insert_run(rule, event, decisions, started)
-    if run is None:
-        return None
-    results = _execute(rule, event, run, decisions)
-    _finish(run, decisions, results, (time.perf_counter() - clock) * 1000)
-    _tell_timeline(rule, run, decisions, results)
+    # One transaction: a worker dying between recording the run and acting leaves neither, so the
+    # event's stale claim is re-run by another worker instead of the action being lost (the
+    # actions only write rows; provider calls happen later in the reconciler and operations).
+    with transaction.atomic():
+        run = _insert_run(rule, event, decisions, started)
+        if run is None:
+            return None
+        results = _execute(rule, event, run, decisions)
+        _finish(run, decisions, results, (time.perf_counter() - clock) * 1000)
+        _tell_timeline(rule, run, decisions, results)
     return run
 
 

@@ -30,14 +30,17 @@ def _settings(op: Operation) -> tuple[float | None, int, bool]:
             bool(params.get("fallback_on_demand", DEFAULT_FALLBACK_ON_DEMAND)))
 
 
+ON_DEMAND_TRIES = 3
+
+
+def _untried(op: Operation, *, spot: bool) -> list[Offer]:
+    """Equivalent offers not tried yet by this refill (the lost offer itself on the first try): a
+    machine that refused or lost it again is not asked again."""
+    return replacement.candidates(op.source, spot=spot, include_own=True, exclude=tuple(op.data.get("tried", [])))
+
+
 def _spot_offer(op: Operation, max_bid: float | None) -> Offer | None:
-    offers = replacement.candidates(op.source, spot=True, include_own=True)
-    return next((o for o in offers if max_bid is None or replacement.bid_for(o) <= max_bid), None)
-
-
-def _on_demand_offer(op: Operation) -> Offer | None:
-    offers = replacement.candidates(op.source, spot=False, include_own=True)
-    return offers[0] if offers else None
+    return next((o for o in _untried(op, spot=True) if max_bid is None or replacement.bid_for(o) <= max_bid), None)
 
 
 def _relaunch(op: Operation) -> None:
@@ -62,10 +65,21 @@ def _fall_back(op: Operation, *, allowed: bool) -> None:
         return
     base.save_data(op, on_demand=True)
     base.note(op.source, op, f"Spot refill: {failures} spot failure(s), falling back to on-demand")
-    offer = _on_demand_offer(op)
-    refused = replacement.launch(op, offer) if offer else "no equivalent on-demand offer is listed"
-    if refused:
-        _give_up(op, f"the on-demand launch failed: {refused}")
+    _launch_on_demand(op)
+
+
+def _launch_on_demand(op: Operation) -> None:
+    """The cheapest untried on-demand offer that accepts the launch, up to ON_DEMAND_TRIES."""
+    refused = "no equivalent on-demand offer is listed"
+    while op.data.get("on_demand_tries", 0) < ON_DEMAND_TRIES:
+        offers = _untried(op, spot=False)
+        if not offers:
+            break
+        base.save_data(op, on_demand_tries=op.data.get("on_demand_tries", 0) + 1)
+        refused = replacement.launch(op, offers[0])
+        if not refused:
+            return
+    _give_up(op, f"the on-demand launch failed: {refused}")
 
 
 def _no_spot(max_bid: float | None) -> str:
@@ -92,7 +106,8 @@ def _watch(op: Operation) -> None:
             base.save_data(op, failures=op.data.get("failures", 0) + 1, last_problem=verdict.bad)
             _relaunch(op)
         else:
-            _give_up(op, f"the on-demand replacement did not run: {verdict.bad}")
+            base.save_data(op, last_problem=verdict.bad)
+            _launch_on_demand(op)
     else:
         base.wait(op)
 

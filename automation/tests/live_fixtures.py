@@ -6,6 +6,7 @@ The Local provider starts each deployment in its own session (so a stop can kill
 stopping the stack would leave them running: the fixture kills every group it finds recorded
 under its own COMPUTEHUB_VAR_DIR once the processes are gone."""
 
+import importlib
 import json
 import os
 import signal
@@ -54,13 +55,21 @@ def eventually(stack, condition, what: str, *, timeout: float, explain=lambda: "
         time.sleep(POLL_S)
 
 
+def _restore_presets() -> None:
+    from django.apps import apps
+
+    importlib.import_module("deployments.migrations.0002_presets").add_presets(apps, None)
+
+
 @pytest.fixture
-def autopilot_stack(transactional_db, django_db_serialized_rollback, tmp_path, monkeypatch, settings):
+def autopilot_stack(transactional_db, tmp_path, monkeypatch, settings):
     """daphne, qcluster and `manage.py autopilot` (all lanes: health checker, rules, operations,
-    triggers, budgets, notifications, jobs) on the test database. Rows the migrations wrote (the
-    preset templates) are restored first: an earlier transactional test flushed them. The stack's
-    `var_dir` is where the Local provider keeps its instances."""
+    triggers, budgets, notifications, jobs) on the test database. The preset templates the
+    migrations wrote are written again first: an earlier transactional test flushed them. The
+    stack's `var_dir` is where the Local provider keeps its instances."""
     from django_q.conf import Conf
+
+    _restore_presets()
 
     var_dir = tmp_path / "var"
     var_dir.mkdir()

@@ -8,6 +8,7 @@ import contextvars
 
 from asgiref.sync import async_to_sync
 
+from deployments.reconciler import lease
 from providers.services import credential_adapter
 
 # Adapters retry inside a call (computehub.http); this bounds the whole call so a hung provider
@@ -29,6 +30,7 @@ def call_timeout(seconds: float):
 
 def provider_call(credential, method: str, *args):
     """`await adapter.<method>(*args)`; raises the adapter's errors, or TimeoutError."""
+    lease.renew()  # the step is alive: its lease lasts another full call
     adapter = credential_adapter(credential)
     timeout_s = _timeout_s.get()  # read here: the event loop below may run in another context
 

@@ -2,6 +2,8 @@
 conditional UPDATE claims the row only if it is free or its lease expired, so two workers never
 act on one deployment at once, and a worker that died holds it only until the lease runs out."""
 
+import contextlib
+import contextvars
 import os
 import socket
 import uuid
@@ -12,8 +14,11 @@ from django.utils import timezone
 
 from deployments.models import Deployment
 
-# Longer than one step can take: a delete step makes up to three calls of CALL_TIMEOUT_S each.
-LEASE_S = 300
+# Longer than one provider call (calls.CALL_TIMEOUT_S) with margin; renewed before every call, so a
+# step of several calls keeps it, and a worker that died mid-step blocks the deployment (a cost-cap
+# stop, say) for at most this long.
+LEASE_S = 90
+_held = contextvars.ContextVar("reconciler_lease", default=None)
 
 
 def new_owner() -> str:
@@ -26,6 +31,23 @@ def claim(deployment_id, owner: str) -> bool:
     claimed = Deployment.objects.filter(free, pk=deployment_id).update(
         lease_owner=owner, lease_until=now + timedelta(seconds=LEASE_S))
     return claimed == 1
+
+
+@contextlib.contextmanager
+def holding(deployment_id, owner: str):
+    """Provider calls made inside (in this thread) renew this lease first."""
+    token = _held.set((deployment_id, owner))
+    try:
+        yield
+    finally:
+        _held.reset(token)
+
+
+def renew() -> None:
+    held = _held.get()
+    if held is not None:
+        Deployment.objects.filter(pk=held[0], lease_owner=held[1]).update(
+            lease_until=timezone.now() + timedelta(seconds=LEASE_S))
 
 
 def release(deployment_id, owner: str) -> None:

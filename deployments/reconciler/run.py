@@ -37,7 +37,8 @@ def reconcile_deployment(deployment_id, *, force: bool = True) -> str:
         deployment = Deployment.objects.select_related("credential").get(pk=deployment_id)
         if not force and deployment.next_attempt_at and deployment.next_attempt_at > timezone.now():
             return "not_due"
-        return _guarded_step(deployment)
+        with lease.holding(deployment_id, owner):
+            return _guarded_step(deployment)
     finally:
         lease.release(deployment_id, owner)
 
