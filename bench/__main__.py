@@ -30,10 +30,9 @@ def run_one(name: str) -> dict:
 
 def main(argv: list[str]) -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "computehub.settings")
-    names = [arg for arg in argv if not arg.startswith("--")]
-    if len(names) == 1 and len(names) < len(argv) and names[0] in available():
-        return _with_options(names[0], argv[1:])  # `python -m bench chaos --scenarios 50`
-    names = names or available()
+    if len(argv) > 1 and argv[1].startswith("--") and argv[0] in available():
+        return _with_options(argv[0], argv[1:])  # `python -m bench chaos --scenarios 50`
+    names = argv or available()
     if not names:
         print("No benchmarks yet: add bench/<name>.py with a run() that returns its figures.")
         return 0
