@@ -10,6 +10,7 @@ from automation import conditions
 from automation.engine.facts import build_facts
 from automation.engine.params import DEPLOYMENT_ACTIONS, DESTRUCTIVE
 from automation.models import AutomationEvent, HealthCheck, HealthState, Rule, RuleRun, RunOutcome, Trigger
+from automation.selectors.health import provider_unsure
 from deployments.models import Deployment, Status
 
 TRIGGER_OF = {
@@ -97,20 +98,13 @@ def _unsafe(rule: Rule, event: AutomationEvent, target, now) -> Decision | None:
     destructive = any(a.get("type") in DESTRUCTIVE for a in [*rule.actions, *rule.escalation])
     if target is None or not destructive or event.type in MONEY_EVENTS:
         return None
-    check = HealthCheck.objects.filter(deployment=target).values("state", "unknown_since").first() or {}
-    if check.get("state") == HealthState.UNKNOWN or check.get("unknown_since") is not None \
-            or _provider_failing(target):
+    if provider_unsure(target):
         return Decision(target, RunOutcome.SKIPPED, "Health is unknown now (the provider is not answering); "
                                                     "automation never acts on unknown.")
-    if event.type in HEALTH_EVENTS and event.type != "recovered" and check.get("state") == HealthState.UP:
+    state = HealthCheck.objects.filter(deployment=target).values_list("state", flat=True).first()
+    if event.type in HEALTH_EVENTS and event.type != "recovered" and state == HealthState.UP:
         return Decision(target, RunOutcome.SKIPPED, "It recovered before automation acted.")
     return None
-
-
-def _provider_failing(target) -> bool:
-    """The reconciler's latest calls to the provider failed (it is retrying with backoff)."""
-    fresh = type(target).objects.filter(pk=target.pk).values("attempts", "last_error", "status").first() or {}
-    return fresh.get("attempts", 0) > 0 and bool(fresh.get("last_error")) and fresh.get("status") != "failed"
 
 
 def _runs(rule: Rule, target, since, outcomes) -> "RuleRun.objects":

@@ -12,11 +12,13 @@ from django.utils import timezone
 
 from automation.models import Budget, HealthCheck, HealthState, Operation, OperationState, Rule
 from automation.orchestration import base
+from automation.selectors.health import provider_unsure
 from automation.selectors.offers import equivalent_offers
 from computehub.errors import ApplicationError
 from deployments.models import Deployment, DesiredState, Status
 from deployments.services import deployment_action, deployment_create, secret_env_of
 from pricing.models import Offer
+from providers.models import provider_display_name
 
 BAD_STATUSES = (Status.FAILED, Status.PREEMPTED, Status.TERMINATED)
 HEALTH_CONFIG = ("enabled", "kind", "path", "port", "use_https", "interval_s", "timeout_s", "failures_to_down",
@@ -157,10 +159,23 @@ def switch(op: Operation) -> None:
         # Not `enabled`: a repeated switch would copy the source's check already switched off.
         copy_health_config(source, replacement, tuple(f for f in HEALTH_CONFIG if f != "enabled"))
         HealthCheck.objects.filter(deployment=source).update(enabled=False)
+    if provider_unsure(source):
+        _hold_delete(op, source)
+        return
     _delete(source)
     base.note_both(op, f"{_verb(op)}: switched to {base.where(replacement)} (rules moved: {moved_rules}, "
                        f"budgets moved: {moved_budgets}); deleting the old deployment")
     base.wait(op, OperationState.CONFIRMING)
+
+
+def _hold_delete(op: Operation, source: Deployment) -> None:
+    """The old one's provider is not answering: its delete waits until it does (no destructive
+    call during an outage); the replacement already serves."""
+    if not op.data.get("delete_held"):
+        base.save_data(op, delete_held=True)
+        base.note_both(op, f"{_verb(op)}: switched to {base.where(op.replacement)}; the old deployment is "
+                           f"deleted once {provider_display_name(source.provider)} answers again")
+    base.wait(op)
 
 
 def source_gone(op: Operation) -> bool:

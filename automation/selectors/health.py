@@ -93,3 +93,14 @@ def health_summary(*, deployment: Deployment) -> dict:
     return {"check": check, "probe": describe_probe(check),
             "uptime_24h": uptime_percent(deployment=deployment, hours=24),
             "uptime_7d": uptime_percent(deployment=deployment, hours=24 * 7)}
+
+
+def provider_unsure(deployment: Deployment) -> bool:
+    """Its health is unknown, or the reconciler's latest calls to its provider failed and are being
+    retried: automation then takes no destructive step on it (it could hit a healthy machine, or
+    a provider that cannot carry it out)."""
+    check = HealthCheck.objects.filter(deployment_id=deployment.pk).values("state", "unknown_since").first() or {}
+    if check.get("state") == HealthState.UNKNOWN or check.get("unknown_since") is not None:
+        return True
+    fresh = Deployment.objects.filter(pk=deployment.pk).values("attempts", "last_error", "status").first() or {}
+    return fresh.get("attempts", 0) > 0 and bool(fresh.get("last_error")) and fresh.get("status") != "failed"

@@ -8,7 +8,7 @@ import pytest
 
 from automation.models import (AutomationEvent, Budget, BudgetPeriod, EventType, HealthCheck, HealthState,
                                Operation, OperationState, ProbeKind, Rule)
-from automation.orchestration import start_operation
+from automation.orchestration import advance_operations, start_operation
 from automation.tests.factories_orchestration import (assert_no_leaks, finished, launch_on, offer_on, pump,
                                                       reconcile_all)
 from deployments.models import DesiredState, EventKind, Status
@@ -139,4 +139,25 @@ def test_a_deployment_deleted_meanwhile_stops_the_migration(source, sandbox, con
     pump(op, until=finished)
     assert op.state == OperationState.ROLLED_BACK and "stopped or deleted meanwhile" in op.data["outcome"]
     assert op.replacement.desired_state == DesiredState.DELETED
+    assert_no_leaks(connected, sandbox)
+
+
+def test_the_old_one_is_not_deleted_while_its_provider_is_not_answering(source, sandbox, connected):  # noqa: F811
+    op = _migrate(source)
+    pump(op, until=lambda op: op.replacement.status == Status.RUNNING)
+    HealthCheck.objects.filter(deployment_id=op.replacement_id).update(state=HealthState.UP)
+    HealthCheck.objects.filter(deployment=source).update(unknown_since=source.created_at)  # Lambda went quiet
+
+    for _ in range(5):
+        advance_operations()
+    op.refresh_from_db()
+    source.refresh_from_db()
+    assert op.state == OperationState.SWITCHING and source.desired_state == DesiredState.RUNNING
+    assert Rule.objects.get().deployment_id == op.replacement_id  # the replacement already serves
+    assert source.events.filter(message__contains="deleted once Lambda Cloud answers again").count() == 1
+
+    HealthCheck.objects.filter(deployment=source).update(unknown_since=None)  # it answers again
+    pump(op, until=finished)
+    source.refresh_from_db()
+    assert op.state == OperationState.DONE and source.status == Status.TERMINATED
     assert_no_leaks(connected, sandbox)
