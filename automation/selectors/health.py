@@ -102,5 +102,13 @@ def provider_unsure(deployment: Deployment) -> bool:
     check = HealthCheck.objects.filter(deployment_id=deployment.pk).values("state", "unknown_since").first() or {}
     if check.get("state") == HealthState.UNKNOWN or check.get("unknown_since") is not None:
         return True
-    fresh = Deployment.objects.filter(pk=deployment.pk).values("attempts", "last_error", "status").first() or {}
-    return fresh.get("attempts", 0) > 0 and bool(fresh.get("last_error")) and fresh.get("status") != "failed"
+    return _account_failing(deployment)
+
+
+def _account_failing(deployment: Deployment) -> bool:
+    """The reconciler is retrying provider errors on this deployment or on another one of the same
+    account (a preempted or stopped one is looked at rarely; its neighbours notice an outage first)."""
+    # Only instances that exist there: a launch retrying "no capacity" says nothing about an outage.
+    retrying = Deployment.objects.filter(credential_id=deployment.credential_id, attempts__gt=0).exclude(
+        last_error="").exclude(instance_id="").exclude(status__in=["failed", "terminated"])
+    return retrying.exists()

@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from automation.health.targets import target_for
 from automation.models import Flip, HealthCheck, HealthState, ProbeKind
-from automation.selectors.health import health_check_for, uptime_percent
+from automation.selectors.health import health_check_for, provider_unsure, uptime_percent
 from deployments.models import Status
 from deployments.tests.factories import CredentialFactory, DeploymentFactory, TemplateFactory
 
@@ -69,3 +69,25 @@ def test_uptime_is_none_before_the_first_check_and_counts_down_time(team):
     assert uptime_percent(deployment=check.deployment, hours=24, now=now) == pytest.approx(100 * 17 / 24, abs=0.001)
     assert uptime_percent(deployment=check.deployment, hours=24 * 7, now=now) == pytest.approx(
         100 * (1 - 13 / 168), abs=0.001)
+
+
+def test_automation_is_unsure_while_health_is_unknown_or_the_account_is_failing(team):
+    ws = team["workspace"]
+    credential = CredentialFactory(workspace=ws, provider="vast")
+    preempted = DeploymentFactory(workspace=ws, credential=credential, status=Status.PREEMPTED, instance_id="i-1")
+    assert not provider_unsure(preempted)
+
+    # A launch retrying "no capacity" has no instance there: it says nothing about an outage.
+    DeploymentFactory(workspace=ws, credential=credential, status=Status.PENDING, attempts=3,
+                      last_error="no capacity")
+    assert not provider_unsure(preempted)
+
+    # A running neighbour on the same account whose calls fail: the account is in trouble.
+    DeploymentFactory(workspace=ws, credential=credential, status=Status.RUNNING, instance_id="i-2", attempts=2,
+                      last_error="Vast.ai is unavailable (503)")
+    assert provider_unsure(preempted)
+    assert not provider_unsure(DeploymentFactory(workspace=ws, status=Status.RUNNING, instance_id="i-3"))
+
+    other = DeploymentFactory(workspace=ws, status=Status.RUNNING, instance_id="i-4")
+    HealthCheck.objects.create(deployment=other, workspace=ws, unknown_since=timezone.now())
+    assert provider_unsure(other)

@@ -5,12 +5,19 @@
   "use strict";
 
   // --- Live status ------------------------------------------------------------------------
-  var pending = {};  // one refresh per deployment at a time, however many messages arrive
+  // One refresh per fragment at a time, however many messages arrive; a message that arrives while
+  // one is in flight asks for one more afterwards (the fetched state may predate it).
+  var pending = {};
 
   function refresh(target, url) {
-    if (!target || pending[url]) return;
+    if (!target) return;
+    if (pending[url]) { pending[url] = "again"; return; }
     pending[url] = true;
-    htmx.ajax("GET", url, { target: target, swap: "outerHTML" }).finally(function () { delete pending[url]; });
+    htmx.ajax("GET", url, { target: target, swap: "outerHTML" }).finally(function () {
+      var again = pending[url] === "again";
+      delete pending[url];
+      if (again) refresh(document.getElementById(target.id) || target, url);
+    });
   }
 
   function onStatus(id) {
