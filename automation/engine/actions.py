@@ -7,6 +7,7 @@ missing one makes that action fail with "not available yet" instead of breaking 
 import logging
 from dataclasses import dataclass, field
 
+from automation.engine.params import ACTION_PARAMS
 from automation.models import AutomationEvent, Rule, RuleRun, Trigger
 from computehub.errors import ApplicationError
 
@@ -94,15 +95,20 @@ def delete(ctx: ActionContext) -> dict:
     return _stop_or_delete(ctx, "delete")
 
 
+def _param(ctx: ActionContext, name: str):
+    """The action's value, else the default its validation declares (one place for defaults)."""
+    return ctx.action.get(name, ACTION_PARAMS[ctx.action["type"]][name].default)
+
+
 def migrate(ctx: ActionContext) -> dict:
     data = ctx.event.data or {}
-    return _operation(ctx, "migrate", {"min_saving_percent": ctx.action.get("min_saving_percent", 20),
+    return _operation(ctx, "migrate", {"min_saving_percent": _param(ctx, "min_saving_percent"),
                                        "offer_id": data.get("offer_id")})
 
 
 def failover(ctx: ActionContext) -> dict:
-    return _operation(ctx, "failover", {"max_attempts": ctx.action.get("max_attempts", 3),
-                                        "allow_spot": bool(ctx.action.get("allow_spot", False))})
+    return _operation(ctx, "failover", {"max_attempts": _param(ctx, "max_attempts"),
+                                        "allow_spot": bool(_param(ctx, "allow_spot"))})
 
 
 def rebid(ctx: ActionContext) -> dict:
@@ -110,8 +116,8 @@ def rebid(ctx: ActionContext) -> dict:
     if max_bid is None:  # default ceiling: twice what it paid
         current = ctx.deployment.bid_per_hour or ctx.deployment.price_per_hour
         max_bid = round(2 * current, 4) if current else None
-    return _operation(ctx, "refill", {"max_bid": max_bid, "max_failures": ctx.action.get("max_failures", 3),
-                                      "fallback_on_demand": ctx.action.get("fallback_on_demand", True)})
+    return _operation(ctx, "refill", {"max_bid": max_bid, "max_failures": _param(ctx, "max_failures"),
+                                      "fallback_on_demand": _param(ctx, "fallback_on_demand")})
 
 
 def _subject(ctx: ActionContext) -> str:
