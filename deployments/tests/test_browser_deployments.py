@@ -80,7 +80,9 @@ def _drive_until(page, locator, timeout=40.0):
             return
         except Exception:  # Playwright's TimeoutError: drive another round
             continue
-    locator.first.wait_for(state="visible", timeout=1)  # fails with Playwright's message
+    observed = list(Deployment.objects.values_list("name", "desired_state", "status"))
+    head = page.locator("#deployment-head, table").first.inner_html()[:600]
+    raise AssertionError(f"{locator} never showed; deployments {observed}; page: {head}")
 
 
 def test_deploy_a_template_on_this_machine_watch_it_live_stop_and_delete(local_on, chromium_browser, live_stack, team):

@@ -38,6 +38,14 @@ def test_list_shows_status_provider_price_uptime_spend_and_actions(team, deploym
     assert f'/deployments/{deployment.pk}/actions/stop/' in html and 'hx-confirm="Stop llama-server?' in html
 
 
+def test_rows_and_head_mid_change_are_marked_for_the_pages_safety_poll(team, deployment, client_in):
+    client = client_in(team["developer"], team["workspace"])
+    assert "data-changing" not in client.get("/deployments/").content.decode()  # live: settled
+    Deployment.objects.filter(pk=deployment.pk).update(desired_state=DesiredState.STOPPED)
+    assert f'data-row-url="/deployments/{deployment.pk}/row/" data-changing' in client.get("/deployments/").content.decode()
+    assert "?part=head\" data-changing" in client.get(f"/deployments/{deployment.pk}/").content.decode()
+
+
 def test_an_action_the_provider_cannot_do_is_disabled_with_its_reason(team, client_in):
     lambda_cred = CredentialFactory(workspace=team["workspace"], provider="lambda")
     d = DeploymentFactory(workspace=team["workspace"], credential=lambda_cred)

@@ -24,6 +24,7 @@ _CHIPS = {
     Status.UNKNOWN: ("Unknown", "unknown"),
 }
 _SETTLED = {Status.TERMINATED, Status.STOPPED, Status.FAILED}
+_CHANGING_STYLES = {"starting", "stopping", "deleting"}
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,11 @@ class Chip:
     label: str
     style: str
     title: str
+
+    @property
+    def changing(self) -> bool:
+        """A change is under way: the page also polls for it, in case a live message is missed."""
+        return self.style in _CHANGING_STYLES
 
 
 def status_chip(deployment) -> Chip:

@@ -31,6 +31,23 @@
     }
   }
 
+  function refreshElement(element) {
+    var url = element.getAttribute("data-row-url") || element.getAttribute("data-head-url");
+    if (url) refresh(element, url);
+  }
+
+  // A message can be missed (the socket was reconnecting), so whatever is mid-change is also
+  // re-read every few seconds, a bounded number at a time, and everything after a reconnect.
+  var SAFETY_POLL_MS = 5000, SAFETY_POLL_MAX = 25;
+  setInterval(function () {
+    if (document.hidden) return;
+    var changing = document.querySelectorAll("[data-changing]");
+    for (var i = 0; i < changing.length && i < SAFETY_POLL_MAX; i++) refreshElement(changing[i]);
+  }, SAFETY_POLL_MS);
+  document.addEventListener("computehub:reconnected", function () {
+    document.querySelectorAll("[data-row-url], [data-head-url]").forEach(refreshElement);
+  });
+
   document.addEventListener("computehub:message", function (event) {
     var data = event.detail || {};
     if ((data.type === "deployment.status" || data.type === "status") && data.id) onStatus(String(data.id));

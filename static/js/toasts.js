@@ -91,13 +91,16 @@
     document.body.setAttribute("data-live", state);
   }
 
-  var retryMs = MIN_RETRY_MS;
+  var retryMs = MIN_RETRY_MS, everOpened = false;
 
   function connect() {
     var socket = new WebSocket(socketUrl());
     socket.addEventListener("open", function () {
       retryMs = MIN_RETRY_MS;
       setLive("on");
+      // Messages sent while the socket was down are gone: pages re-read what they show.
+      if (everOpened) document.dispatchEvent(new CustomEvent("computehub:reconnected"));
+      everOpened = true;
     });
     socket.addEventListener("message", function (event) {
       var data;
