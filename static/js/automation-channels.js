@@ -1,4 +1,10 @@
 // Notification channels page: copy the one-time secret, confirm destructive forms.
+
+// A page rendered in answer to a form (the one-time secret, a test result) takes the list's
+// address, so reloading it reads the list instead of posting the form again (a second channel).
+const listUrl = (document.querySelector("[data-channels-url]") || { dataset: {} }).dataset.channelsUrl;
+if (listUrl && window.location.pathname !== listUrl) window.history.replaceState(null, "", listUrl);
+
 document.addEventListener("click", (event) => {
   const button = event.target.closest("[data-copy]");
   if (!button) return;
