@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-    dependencies = [("automation", "0002_health")]
+    dependencies = [("automation", "0001_initial")]
     operations = [
         migrations.AddField(
             model_name="rule", name="escalation", field=models.JSONField(blank=True, default=list)),
