@@ -1,5 +1,6 @@
 """A deployment's resource readings: one MetricSample per collection, kept for 24 hours, read
-back raw (`since`) or per chart window with bucket averages so a chart gets at most MAX_POINTS."""
+back raw (`since`) or per chart window with bucket averages so a chart gets at most MAX_POINTS.
+Each finished five minutes is also summarised into a MetricRollup kept for a week (metric_rollups)."""
 
 from datetime import datetime, timedelta
 
@@ -8,6 +9,7 @@ from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from deployments import realtime
+from deployments.metric_rollups import roll_up_finished
 from deployments.models import Deployment, MetricSample
 
 RETENTION = timedelta(hours=24)
@@ -51,6 +53,7 @@ def metric_record(*, deployment, values: dict, at: datetime | None = None) -> Me
         Deployment.objects.filter(pk=deployment.pk).update(metric_seq=F("metric_seq") + 1)
         seq = Deployment.objects.filter(pk=deployment.pk).values_list("metric_seq", flat=True).get()
         sample = MetricSample.objects.create(deployment_id=deployment.pk, seq=seq, at=at, values=values)
+        roll_up_finished(deployment_id=deployment.pk, now=at)  # before the prune: no reading is lost unsummarised
         MetricSample.objects.filter(deployment_id=deployment.pk, at__lt=timezone.now() - RETENTION).delete()
         transaction.on_commit(lambda: realtime.publish_metric(deployment, sample))
     return sample

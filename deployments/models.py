@@ -197,3 +197,19 @@ class MetricSample(models.Model):
         ordering = ["seq"]
         constraints = [models.UniqueConstraint(fields=["deployment", "seq"], name="metric_seq_unique")]
         indexes = [models.Index(fields=["deployment", "at"], name="metric_deployment_at")]
+
+
+class MetricRollup(models.Model):
+    """Five minutes of MetricSamples summarised, kept for a week after the raw readings are gone:
+    what "Test against the last 7 days" replays idle GPUs and metric conditions from. `means`
+    holds each key's average, `peaks` its highest reading."""
+
+    deployment = models.ForeignKey(Deployment, on_delete=models.CASCADE, related_name="metric_rollups")
+    start = models.DateTimeField()
+    samples = models.PositiveIntegerField()
+    means = models.JSONField(default=dict)
+    peaks = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["start"]
+        constraints = [models.UniqueConstraint(fields=["deployment", "start"], name="metric_rollup_unique")]

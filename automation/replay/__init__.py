@@ -18,7 +18,6 @@ from automation.replay.spec import RuleSpec
 from computehub.errors import ApplicationError
 
 WINDOW = timedelta(days=7)
-METRIC_RETENTION = timedelta(hours=24)
 
 __all__ = ["ReplayResult", "ReplayRow", "RuleSpec", "replay", "replay_rule"]
 
@@ -35,8 +34,8 @@ def replay_rule(*, workspace, data: dict, now=None, window: timedelta = WINDOW) 
     result = replay(spec, history)
     if history.samples or spec.trigger == "idle":
         result.approximations["metrics"] = (
-            f"GPU metrics are kept for {METRIC_RETENTION.total_seconds() / 3600:.0f} hours, so idle moments "
-            "and metric conditions only replay over the last day")
+            "Metrics older than 24 hours are replayed from 5-minute summaries: GPU utilisation as the "
+            "highest reading in each 5 minutes, the others as averages")
     return result
 
 

@@ -9,7 +9,9 @@ from automation.replay.history import (ActionRow, DeploymentInfo, EventRow, Flip
                                        SpendRow, StatusRow)
 from automation.replay.spec import RuleSpec
 from automation.selectors.offers import equivalent_offers
-from deployments.models import Deployment, DeploymentEvent, EventKind, MetricSample
+from deployments.metric_rollups import ROLLUP
+from deployments.metrics import RETENTION as METRIC_RAW_RETENTION
+from deployments.models import Deployment, DeploymentEvent, EventKind, MetricRollup, MetricSample
 from pricing.models import PricePoint
 
 LOOKBACK = timedelta(hours=24)  # before the window: the state a deployment was in when it opened
@@ -69,8 +71,23 @@ def _timeline(ids, start, end) -> tuple[list[StatusRow], list[ActionRow]]:
 
 
 def _samples(ids, start, end) -> list[SampleRow]:
-    rows = MetricSample.objects.filter(deployment_id__in=ids, at__gte=start, at__lte=end)
-    return [SampleRow(at, str(dep), values) for at, dep, values in rows.values_list("at", "deployment_id", "values")]
+    """Raw readings where they are still kept, five-minute summaries before that."""
+    raw_from = max(start, end - METRIC_RAW_RETENTION)
+    rows = MetricSample.objects.filter(deployment_id__in=ids, at__gte=raw_from, at__lte=end)
+    raw = [SampleRow(at, str(dep), values) for at, dep, values in rows.values_list("at", "deployment_id", "values")]
+    return _summarised(ids, start, raw_from) + raw
+
+
+def _summarised(ids, start, end) -> list[SampleRow]:
+    """A summary reads as one sample at the end of its five minutes. GPU utilisation is its peak,
+    so an idle stretch is only found where every reading was low; the rest are averages."""
+    rollups = MetricRollup.objects.filter(deployment_id__in=ids, start__gte=start - ROLLUP, start__lt=end - ROLLUP)
+    return [SampleRow(begin + ROLLUP, str(dep), means | _peak_util(peaks))
+            for begin, dep, means, peaks in rollups.values_list("start", "deployment_id", "means", "peaks")]
+
+
+def _peak_util(peaks: dict) -> dict:
+    return {"gpu_util_percent": peaks["gpu_util_percent"]} if "gpu_util_percent" in peaks else {}
 
 
 def _mentions(condition, prefix: str) -> bool:

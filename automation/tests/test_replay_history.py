@@ -10,7 +10,8 @@ from automation.models import AutomationEvent, Flip, HealthCheck
 from automation.replay import replay_rule
 from computehub.errors import ApplicationError
 from deployments.metrics import metric_record
-from deployments.models import DeploymentEvent, EventKind
+from deployments.metric_rollups import ROLLUP, bucket_start
+from deployments.models import DeploymentEvent, EventKind, MetricRollup
 from deployments.tests.factories import DeploymentFactory
 
 pytestmark = pytest.mark.django_db
@@ -57,6 +58,26 @@ def test_idle_replay_reads_metric_samples_and_status_history(team):
     # Stopped 2.5 h before the window's end, nobody needed it since: 2.5 h × $1.50.
     assert result.saved_usd == pytest.approx(3.75, abs=0.01)
     assert "metrics" in result.approximations
+
+
+def _summaries(deployment, start, peaks):
+    """Five-minute summaries from `start` on, one per peak GPU utilisation given."""
+    for index, peak in enumerate(peaks):
+        MetricRollup.objects.create(deployment=deployment, start=start + index * ROLLUP, samples=30,
+                                    means={"gpu_util_percent": peak / 10}, peaks={"gpu_util_percent": peak})
+
+
+def test_idle_replay_reaches_back_past_the_raw_readings_through_five_minute_summaries(team):
+    now = timezone.now()
+    idle = DeploymentFactory(workspace=team["workspace"], name="idle-box")
+    spiky = DeploymentFactory(workspace=team["workspace"], name="spiky-box")
+    three_days_ago = bucket_start(now - timedelta(days=3))
+    _summaries(idle, three_days_ago, [2, 3, 1, 2, 2, 3, 2, 1])  # 40 minutes, never above 3 %
+    _summaries(spiky, three_days_ago, [2, 3, 40, 2, 2, 3, 2, 1])  # one reading at 40 % (average 4 %) in the third 5 minutes
+    data = {"trigger": "idle", "trigger_params": {"threshold_percent": 5, "minutes": 30}, "actions": [{"type": "stop"}]}
+    result = replay_rule(workspace=team["workspace"], data=data, now=now)
+    assert [(row.deployment_name, row.outcome) for row in result.rows] == [("idle-box", "fires")]
+    assert "5-minute summaries" in result.approximations["metrics"]
 
 
 def test_a_rule_that_cannot_be_replayed_is_refused_with_field_errors(team, other_team):
