@@ -29,3 +29,12 @@ class ApiTokenForm(forms.Form):
         help_text="Something you will recognise later, like “CI pipeline” or “laptop”.",
         widget=forms.TextInput(attrs={"placeholder": "e.g. CI pipeline"}),
     )
+
+
+class SshKeyForm(forms.Form):
+    name = forms.CharField(label="Key name", max_length=80, widget=forms.TextInput(attrs={"placeholder": "e.g. laptop"}))
+    public_key = forms.CharField(
+        label="Public key",
+        help_text="One line from your ~/.ssh/id_ed25519.pub (or id_rsa.pub). Never paste the private key.",
+        widget=forms.Textarea(attrs={"rows": 3, "placeholder": "ssh-ed25519 AAAA… you@laptop", "spellcheck": "false"}),
+    )

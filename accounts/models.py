@@ -143,3 +143,60 @@ class ApiToken(models.Model):
 
     def __str__(self):
         return f"{self.name} ({self.prefix}…)"
+
+
+class WorkspaceKeyPair(models.Model):
+    """ComputeHub's own SSH key pair for a workspace: the public half goes onto every instance it
+    launches, the private half (encrypted, computehub.crypto) lets it browse files over SFTP.
+    Rotating replaces both in place; instances launched earlier still trust the old public key."""
+
+    # A UUID known before the first save, so the private key is encrypted with this row's AAD at once.
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    workspace = models.OneToOneField(Workspace, on_delete=models.CASCADE, related_name="ssh_key_pair")
+    public_key = models.TextField()
+    private_key = models.TextField(help_text="Encrypted OpenSSH private key; never shown or returned.")
+    fingerprint = models.CharField(max_length=64)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField()
+
+    def __str__(self):
+        return f"{self.workspace} key {self.fingerprint}"
+
+
+class MemberSshKey(models.Model):
+    """A member's own public key (from their laptop), installed on every instance the workspace launches."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="member_ssh_keys")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="ssh_keys")
+    name = models.CharField(max_length=80)
+    public_key = models.TextField()
+    fingerprint = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at"]
+        constraints = [models.UniqueConstraint(fields=["workspace", "fingerprint"], name="member_ssh_key_unique")]
+
+    def __str__(self):
+        return f"{self.name} ({self.fingerprint})"
+
+
+class SshKnownHost(models.Model):
+    """The host key a deployment's instance presented on first SFTP use (trust on first use):
+    later connections must present the same key or are refused. Keyed by deployment id (a plain
+    UUID: deployments depend on accounts, not the other way round) and address, because a
+    restarted instance may come back on another address with a new key."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    deployment_id = models.UUIDField()
+    host = models.CharField(max_length=255)
+    port = models.PositiveIntegerField()
+    host_key = models.TextField(help_text="The server's public host key, OpenSSH format.")
+    fingerprint = models.CharField(max_length=64)
+    first_seen_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["deployment_id", "host", "port"], name="ssh_known_host_unique")]
+
+    def __str__(self):
+        return f"{self.host}:{self.port} {self.fingerprint}"

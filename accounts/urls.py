@@ -3,7 +3,7 @@ reverses "invitation_accept" by its bare name."""
 
 from django.urls import path
 
-from accounts import token_views, views
+from accounts import ssh_views, token_views, views
 
 urlpatterns = [
     path("team/", views.team, name="team"),
@@ -15,6 +15,9 @@ urlpatterns = [
     path("invitations/<str:token>/", views.invitation_accept, name="invitation_accept"),
     path("workspaces/new/", views.workspace_create, name="workspace_create"),
     path("workspaces/switch/", views.workspace_switch, name="workspace_switch"),
+    path("workspace/ssh-keys/", ssh_views.ssh_keys, name="ssh_keys"),
+    path("workspace/ssh-keys/generate/", ssh_views.ssh_key_generate, name="ssh_key_generate"),
+    path("workspace/ssh-keys/<int:key_id>/delete/", ssh_views.ssh_key_delete, name="ssh_key_delete"),
     path("tokens/", token_views.tokens, name="tokens"),
     path("tokens/<int:token_id>/revoke/", token_views.token_revoke, name="token_revoke"),
 ]

@@ -29,7 +29,7 @@ def lanes() -> dict[str, list[PeriodicJob]]:
         "rules": [PeriodicJob("events", 0.25, _lazy("automation.engine", "process_events")),
                   PeriodicJob("operations", 2.0, _lazy("automation.orchestration", "advance_operations"))],
         "triggers": [PeriodicJob("triggers", 15.0, _lazy("automation.triggers", "run_periodic_triggers")),
-                     PeriodicJob("budgets", 20.0, _lazy("automation.services.budgets", "check_budgets"))],
+                     PeriodicJob("budgets", 10.0, _lazy("automation.services.budgets", "check_budgets"))],
         "notify": [PeriodicJob("notifications", 1.0, _lazy("automation.notify", "deliver_due"))],
         "jobs": [PeriodicJob("jobs", 3.0, _lazy("automation.jobqueue", "advance_jobs"))],
     }

@@ -221,9 +221,11 @@ COMPUTEHUB_LOCAL_PROVIDER = env.bool("COMPUTEHUB_LOCAL_PROVIDER", default=False)
 # Provider calls in flight at once during an offer refresh (the 5-minute job spans every workspace).
 COMPUTEHUB_REFRESH_CONCURRENCY = env.int("COMPUTEHUB_REFRESH_CONCURRENCY", default=16)
 # Seconds between reconciler sweeps in `manage.py autopilot` (DESIGN.md §3.5 asks for ≤ 15).
-# Public key installed on every instance ComputeHub launches (TensorDock refuses a launch without
-# one); the matching private key stays with the operator. Empty: no key is installed.
+# An operator's public key installed on every instance ComputeHub launches, besides each
+# workspace's own key and its members' keys (Team → SSH keys). Empty: none.
 COMPUTEHUB_SSH_PUBLIC_KEY = env.str("COMPUTEHUB_SSH_PUBLIC_KEY", default="")
+# Seconds to connect and log in over SSH for the remote file browser before saying so on the page.
+COMPUTEHUB_SSH_TIMEOUT_S = env.float("COMPUTEHUB_SSH_TIMEOUT_S", default=8.0)
 COMPUTEHUB_RECONCILE_INTERVAL_S = min(env.float("COMPUTEHUB_RECONCILE_INTERVAL_S", default=10.0), 15.0)
 
 # --- Secrets at rest -------------------------------------------------------------------------
@@ -273,7 +275,7 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"httpx": {"level": "WARNING"}, "daphne": {"level": "WARNING"}},
+    "loggers": {"httpx": {"level": "WARNING"}, "daphne": {"level": "WARNING"}, "asyncssh": {"level": "WARNING"}},
 }
 
 # --- Notifications (automation/notify, automation/netguard.py) ----------------------------------

@@ -8,7 +8,8 @@ by byte offset (deployments.local_tail), so a line a process prints reaches a vi
 Where each deployment got to (a byte offset, or the last provider timestamp with the lines
 already stored at it) is Deployment.log_cursor, saved in the transaction that stores the lines:
 a restarted collector continues exactly where the stored lines end, neither dropping nor
-repeating any.
+repeating any. A provider without timestamps answers the last N lines of the log each time: the
+cursor keeps the last stored lines, found again in the next answer.
 """
 
 import asyncio
@@ -17,6 +18,7 @@ import logging
 import threading
 import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -40,9 +42,11 @@ REMOTE_LOGS_INTERVAL_S = 5.0
 METRICS_INTERVAL_S = {"local": 5.0}  # others: REMOTE_METRICS_INTERVAL_S
 REMOTE_METRICS_INTERVAL_S = 15.0
 REFRESH_LIST_S = 1.0  # how often the loops look for deployments that started or stopped
+REMOTE_WORKERS = 8  # remote deployments collected at once
 ADAPTER_TIMEOUT_S = 20.0  # one hung provider call must not hold up every other deployment
 LIVE_STATUSES = (Status.PROVISIONING, Status.STARTING, Status.RUNNING, Status.STOPPING)
 FINAL_LINES_GRACE = timedelta(minutes=2)  # keep reading a little after a process ended
+TAIL_CONTEXT_LINES = 50  # last stored lines remembered to find where they end in a log tail
 
 
 def capable(deployment, action: str) -> bool:
@@ -71,9 +75,11 @@ def _line_hash(text: str) -> str:
     return hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()[:16]
 
 
-def _stored_cursor(deployment) -> dict:
-    # Fresh from the row: the runner's Deployment object may predate the last append.
-    return Deployment.objects.filter(pk=deployment.pk).values_list("log_cursor", flat=True).first() or {}
+def _stored_cursor(deployment) -> tuple[dict, int]:
+    """The cursor and the log_seq it goes with, fresh from the row (the runner's Deployment object
+    may predate the last append); the seq makes the append a compare-and-swap."""
+    cursor, seq = Deployment.objects.filter(pk=deployment.pk).values_list("log_cursor", "log_seq").first() or ({}, 0)
+    return cursor or {}, seq
 
 
 def _remote_since(cursor: dict) -> datetime | None:
@@ -100,13 +106,40 @@ def _timestamped_new_lines(lines, cursor: dict) -> tuple[list[str], dict]:
     return [line.text for line in fresh], {"since": newest.isoformat(), "at_since": at_newest}
 
 
+def _matches_stored_end(hashes: list[str], end: int, stored_tail: list[str]) -> bool:
+    """Whether hashes[:end] finishes with the lines stored last (as many of them as it holds)."""
+    overlap = min(end, len(stored_tail))
+    return hashes[end - overlap:end] == stored_tail[len(stored_tail) - overlap:]
+
+
+def _already_stored(hashes: list[str], cursor: dict) -> int:
+    """How many leading lines of a provider's log tail were stored already. The whole log while it
+    fits the tail: the count stored, when the read still starts with those lines. Once it
+    outgrows it: the furthest point where the read repeats the last lines stored (0 when none
+    are in it: more came than the tail holds)."""
+    seen, stored_tail = cursor.get("seen", 0), cursor.get("tail")
+    if stored_tail is None:  # a cursor from before tails were kept: by count
+        return min(seen, len(hashes))
+    if seen <= len(hashes) and _matches_stored_end(hashes, seen, stored_tail):
+        return seen
+    return next((end for end in range(len(hashes), 0, -1) if _matches_stored_end(hashes, end, stored_tail)), 0)
+
+
+def _tail_new_lines(lines, cursor: dict) -> tuple[list[str], dict]:
+    """Lines without timestamps come as the log's last N each time (Vast.ai: the whole log while
+    it is short): the new ones follow where the stored lines end in them."""
+    hashes = [_line_hash(line.text) for line in lines]
+    stored = _already_stored(hashes, cursor)
+    tail = (list(cursor.get("tail") or []) + hashes[stored:])[-TAIL_CONTEXT_LINES:]
+    return [line.text for line in lines[stored:]], {"seen": cursor.get("seen", 0) + len(lines) - stored, "tail": tail}
+
+
 def _remote_new_lines(lines, cursor: dict) -> tuple[list[str], dict]:
     """The lines not stored yet and the cursor after them: by timestamp when the provider gives
-    them, else by count (such providers return their whole log each time)."""
+    them, else by where the stored lines end in the provider's tail of the log."""
     if any(line.at is not None for line in lines):
         return _timestamped_new_lines(lines, cursor)
-    seen = cursor.get("seen", 0)
-    return [line.text for line in lines[seen:]], {"seen": len(lines)}
+    return _tail_new_lines(lines, cursor)
 
 
 def collect_logs(deployment) -> int:
@@ -116,12 +149,12 @@ def collect_logs(deployment) -> int:
         return 0
     if deployment.provider == LOCAL:
         return _local_tail.step(deployment)
-    cursor = _stored_cursor(deployment)
+    cursor, seq = _stored_cursor(deployment)
     lines = _call_adapter(deployment, "fetch_logs", deployment.instance_id, since=_remote_since(cursor))
     if not lines:
         return 0
     texts, after = _remote_new_lines(lines, cursor)
-    stored = log_append(deployment=deployment, lines=texts, cursor=after)
+    stored = log_append(deployment=deployment, lines=texts, cursor=after, expected_seq=seq)
     return len(stored[1]) if stored else 0
 
 
@@ -160,6 +193,9 @@ class _Due:
 
     def after(self, key, seconds: float) -> None:
         self.at[key] = time.monotonic() + seconds
+
+    def any_due(self, deployment_id) -> bool:
+        return self.due((deployment_id, "logs")) or self.due((deployment_id, "metrics"))
 
 
 def _remote_step(deployment, due: _Due) -> None:
@@ -214,13 +250,25 @@ def _local_loop(stop_event: threading.Event, interval: float) -> None:
     _guarded(stop_event, step, interval)
 
 
+def _remote_work(deployment, due: _Due) -> None:
+    close_old_connections()  # each worker thread keeps its own connection between tasks
+    _remote_step(deployment, due)
+
+
 def _remote_loop(stop_event: threading.Event) -> None:
-    due = _Due()
+    """Deployments are collected side by side (a provider's log stream waits for its idle limit),
+    each never twice at once: one slow cloud delays only its own deployments."""
+    due, in_flight = _Due(), {}
 
     def step():
+        for pk in [pk for pk, future in in_flight.items() if future.done()]:
+            in_flight.pop(pk)
         for deployment in collectable():
-            _remote_step(deployment, due)
-    _guarded(stop_event, step, 0.5)
+            if deployment.pk not in in_flight and due.any_due(deployment.pk):
+                in_flight[deployment.pk] = pool.submit(_remote_work, deployment, due)
+
+    with ThreadPoolExecutor(REMOTE_WORKERS, thread_name_prefix="collect-remote") as pool:
+        _guarded(stop_event, step, 0.5)
 
 
 def run_collectors(stop_event: threading.Event, *, tail_interval: float = TAIL_INTERVAL_S) -> None:

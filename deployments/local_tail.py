@@ -83,6 +83,7 @@ class LocalTail:
     steps and in the database with the lines."""
 
     positions: dict = field(default_factory=dict)
+    seqs: dict = field(default_factory=dict)  # the log_seq each position goes with (compare-and-swap)
     paths: dict = field(default_factory=dict)
 
     def step(self, deployment) -> int:
@@ -95,9 +96,12 @@ class LocalTail:
         if not consumed:
             return 0
         cursor = {"offset": position["offset"] + consumed, "cut": in_cut}
-        log_append(deployment=deployment, lines=lines, cursor=cursor)
-        self.positions[deployment.pk] = cursor
-        return len(lines)
+        stored = log_append(deployment=deployment, lines=lines, cursor=cursor, expected_seq=self.seqs[deployment.pk])
+        if stored is None:  # another reader (the job watcher) stored lines meanwhile: re-read the row next time
+            self.positions.pop(deployment.pk, None)
+            return 0
+        self.positions[deployment.pk], self.seqs[deployment.pk] = cursor, stored[0] + len(stored[1]) - 1
+        return len(stored[1])
 
     def _path(self, deployment) -> Path:
         if deployment.pk not in self.paths:  # building the adapter decrypts the key: once
@@ -107,8 +111,9 @@ class LocalTail:
     def _position(self, deployment, path: Path) -> dict:
         position = self.positions.get(deployment.pk)
         if position is None:  # first sight since (re)start: the stored cursor, fresh from the row
-            saved = Deployment.objects.filter(pk=deployment.pk).values_list("log_cursor", flat=True).first() or {}
-            position = saved if "offset" in saved else {
+            saved, self.seqs[deployment.pk] = Deployment.objects.filter(pk=deployment.pk).values_list(
+                "log_cursor", "log_seq").first() or ({}, 0)
+            position = saved if "offset" in (saved or {}) else {
                 "offset": _offset_after_lines(path, last_log_seq(deployment.pk)), "cut": False}
         if _size(path) < position["offset"]:  # the file was replaced or truncated: start it over
             position = {"offset": 0, "cut": False}
@@ -118,4 +123,5 @@ class LocalTail:
     def forget(self, keep_ids) -> None:
         for deployment_id in set(self.positions) - set(keep_ids):
             self.positions.pop(deployment_id, None)
+            self.seqs.pop(deployment_id, None)
             self.paths.pop(deployment_id, None)

@@ -26,11 +26,20 @@ def normalize_lines(lines) -> list[str]:
     return out
 
 
-def _allocate(deployment_id, count: int, cursor: dict | None = None) -> int:
+class Moved(Exception):
+    """Another collector stored lines after `expected_seq` was read: this read is stale."""
+
+
+def _allocate(deployment_id, count: int, cursor: dict | None = None, expected_seq: int | None = None) -> int:
     """Reserve `count` sequence numbers (and record the collector's cursor in the same UPDATE);
-    returns the first. Must run inside a transaction."""
+    returns the first. With `expected_seq`, only if nobody appended since it was read (Moved).
+    Must run inside a transaction."""
     extra = {} if cursor is None else {"log_cursor": cursor}
-    Deployment.objects.filter(pk=deployment_id).update(log_seq=F("log_seq") + count, **extra)
+    rows = Deployment.objects.filter(pk=deployment_id)
+    if expected_seq is not None:
+        rows = rows.filter(log_seq=expected_seq)
+    if not rows.update(log_seq=F("log_seq") + count, **extra):
+        raise Moved
     last = Deployment.objects.filter(pk=deployment_id).values_list("log_seq", flat=True).get()
     return last - count + 1
 
@@ -44,18 +53,29 @@ def _prune(deployment_id, last_seq: int) -> None:
     ).delete()
 
 
-def log_append(*, deployment, lines, cursor: dict | None = None) -> tuple[int, list[str]] | None:
+def log_append(*, deployment, lines, cursor: dict | None = None,
+               expected_seq: int | None = None) -> tuple[int, list[str]] | None:
     """Store `lines` after the deployment's last line and publish them once committed.
     `cursor` (a collector's position in its source) is saved in the same transaction, so the
     lines and the position move together: exactly once across crashes and restarts.
+    `expected_seq` (the log_seq read with that cursor) makes it a compare-and-swap: when two
+    collectors read the same lines, the second stores nothing (None) and reads again later.
     Returns (first_seq, lines as stored), or None when there was nothing to store."""
     lines = normalize_lines(lines)
     if not lines:
         if cursor is not None:  # lines were read but all skipped: still move past them
-            Deployment.objects.filter(pk=deployment.pk).update(log_cursor=cursor)
+            rows = Deployment.objects.filter(pk=deployment.pk)
+            (rows if expected_seq is None else rows.filter(log_seq=expected_seq)).update(log_cursor=cursor)
         return None
+    try:
+        return _store(deployment, lines, cursor, expected_seq)
+    except Moved:
+        return None
+
+
+def _store(deployment, lines: list[str], cursor, expected_seq) -> tuple[int, list[str]]:
     with transaction.atomic():
-        first_seq = _allocate(deployment.pk, len(lines), cursor)
+        first_seq = _allocate(deployment.pk, len(lines), cursor, expected_seq)
         LogChunk.objects.bulk_create(_chunks(deployment.pk, first_seq, lines))
         _prune(deployment.pk, first_seq + len(lines) - 1)
         transaction.on_commit(lambda: realtime.publish_log_lines(deployment, first_seq, lines))

@@ -9,7 +9,6 @@ import asyncio
 import logging
 import secrets
 import uuid
-from collections import Counter
 
 from asgiref.sync import async_to_sync
 from django.conf import settings
@@ -33,7 +32,6 @@ LOCAL_LABEL = "This machine"
 SANDBOX_KEY_PREFIX = "sbx-"  # what every sandbox cloud accepts (providers/sandbox/base.py)
 # A check the provider cannot answer in this time is "unreachable": the person is waiting on a form.
 VALIDATE_TIMEOUT_S = 20.0
-UNKNOWN_KID = "<unreadable>"
 
 
 def credential_aad(credential: ProviderCredential) -> str:
@@ -259,66 +257,3 @@ def _local_credential(workspace) -> ProviderCredential:
     credential.secret = crypto.encrypt(key, aad=credential_aad(credential))
     credential.save(force_insert=True)
     return credential
-
-
-# --- Key rotation ----------------------------------------------------------------------------
-
-
-class RotationError(Exception):
-    """Some rows could not be decrypted; names them by id (never by value) so an operator can act."""
-
-    def __init__(self, failed_ids: list):
-        self.failed_ids = failed_ids
-        ids = ", ".join(str(pk) for pk in failed_ids[:20]) + (" …" if len(failed_ids) > 20 else "")
-        super().__init__(f"{len(failed_ids)} credential(s) could not be decrypted and were left as they are: {ids}. "
-                         "Is a key missing from COMPUTEHUB_ENCRYPTION_KEYS?")
-
-
-def _kid_or_unknown(token: str) -> str:
-    try:
-        return crypto.key_id_of(token)
-    except crypto.DecryptionError:
-        return UNKNOWN_KID
-
-
-def credential_key_counts() -> dict[str, int]:
-    """How many stored secrets each key id encrypts (empty secrets excluded)."""
-    secrets_ = ProviderCredential.objects.exclude(secret="").values_list("secret", flat=True).iterator()
-    return dict(Counter(_kid_or_unknown(token) for token in secrets_))
-
-
-def _rotate_one(credential: ProviderCredential) -> bool:
-    """Compare-and-swap, so a row changed meanwhile (deleted, re-keyed) is left alone."""
-    try:
-        new = crypto.reencrypt(credential.secret, aad=credential_aad(credential))
-    except crypto.DecryptionError:
-        return False
-    ProviderCredential.objects.filter(pk=credential.pk, secret=credential.secret).update(secret=new)
-    return True
-
-
-def _batches(batch_size: int):
-    """Keyset pages by primary key: stable while rows are rewritten, one query per page."""
-    last_pk = None
-    while True:
-        rows = ProviderCredential.objects.exclude(secret="").order_by("pk").only("pk", "workspace_id", "secret")
-        page = list((rows.filter(pk__gt=last_pk) if last_pk else rows)[:batch_size])
-        if not page:
-            return
-        yield page
-        last_pk = page[-1].pk
-
-
-def credentials_rotate(*, batch_size: int = 500) -> dict[str, int]:
-    """Re-encrypt every secret not on the active key; idempotent. Returns the counts per key id
-    afterwards; raises RotationError (after rotating every other row) if any row fails to decrypt."""
-    failed = []
-    for page in _batches(batch_size):
-        for credential in page:
-            if _kid_or_unknown(credential.secret) == crypto.keyring().active_kid:
-                continue
-            if not _rotate_one(credential):
-                failed.append(credential.pk)
-    if failed:
-        raise RotationError(failed)
-    return credential_key_counts()

@@ -1,7 +1,8 @@
 """Claim events, decide per rule, act, record. Safe with any number of workers:
 
-- an event is claimed by one conditional UPDATE (unclaimed, or claimed over 60 s ago and never
-  finished: its worker died); a claim ends when processed_at is set;
+- an event is claimed by one conditional UPDATE (unclaimed, or claimed over STALE_CLAIM_S ago and
+  never finished: its worker died); the claim is renewed just before the event is handled (handling
+  one only writes rows), and ends when processed_at is set;
 - each (rule, event) gets one RuleRun, inserted BEFORE any action: the unique constraint makes a
   second worker's insert fail, and that worker then does nothing more for that rule."""
 
@@ -22,7 +23,8 @@ from deployments.models import EventKind
 from deployments.services import event_record
 
 logger = logging.getLogger(__name__)
-STALE_CLAIM_S = 60
+# A dead worker's event is taken over this soon (a cost cap's stop must be issued within 60 s).
+STALE_CLAIM_S = 10
 # Most urgent first: what a run with several targets reports as a whole.
 _OUTCOME_ORDER = (RunOutcome.FAILED, RunOutcome.PENDING, RunOutcome.DONE, RunOutcome.ESCALATED,
                   RunOutcome.DRY_RUN, RunOutcome.CAPPED, RunOutcome.COOLDOWN, RunOutcome.SKIPPED)
@@ -31,8 +33,15 @@ _OUTCOME_ORDER = (RunOutcome.FAILED, RunOutcome.PENDING, RunOutcome.DONE, RunOut
 def process_events(limit: int = 200) -> int:
     events = claim_events(limit)
     for event in events:
-        handle_event(event)
+        if _renew_claim(event):
+            handle_event(event)
     return len(events)
+
+
+def _renew_claim(event: AutomationEvent) -> bool:
+    """Still ours (not taken over while the events before it were handled): claimed afresh."""
+    return AutomationEvent.objects.filter(pk=event.pk, claimed_by=event.claimed_by, processed_at__isnull=True).update(
+        claimed_at=timezone.now()) == 1
 
 
 def _open(now) -> Q:

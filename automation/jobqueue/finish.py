@@ -18,7 +18,7 @@ from deployments.collectors import collect_logs
 from deployments.models import DesiredState
 from deployments.services import deployment_action
 from deployments.services.spend import deployment_accrue_spend
-from providers.models import ProviderKind
+from providers.adapters.base import ProviderErrorBase
 
 logger = logging.getLogger(__name__)
 
@@ -91,19 +91,18 @@ def settle(job: Job, deployment, outcome: Outcome) -> str:
     return outcome.outcome
 
 
-def _collect_final_lines(deployment) -> None:
-    """This machine's last lines are stored before the delete, so the attempt's log is complete at
-    once (clouds' final lines arrive through the collector's grace period after the end)."""
-    if deployment is None or deployment.provider != ProviderKind.LOCAL:
-        return
+def collect_final_lines(deployment) -> None:
+    """The attempt's last lines are stored before its outcome is read and its deployment deleted:
+    the log is complete at once, and a cloud's last line carries the exit code."""
     try:
         collect_logs(deployment)
+    except ProviderErrorBase as exc:  # the outcome falls back to what the provider's status says
+        logger.warning("Could not collect the last log lines of job deployment %s: %s", deployment.pk, exc)
     except Exception:  # the log is a convenience; the job's outcome must still be recorded
         logger.exception("Could not collect the last log lines of job deployment %s", deployment.pk)
 
 
 def end_attempt(job: Job, deployment, outcome: Outcome) -> str:
-    _collect_final_lines(deployment)
     with transaction.atomic():
         _end_attempt(job, deployment, outcome)
         return settle(job, deployment, outcome)

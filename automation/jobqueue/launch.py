@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from automation.jobqueue import placement as p
 from automation.jobqueue.finish import finish_job, record_refused_attempt
+from automation.jobqueue.marker import wrap_command
 from automation.jobqueue.notes import note
 from automation.jobqueue.outcome import Outcome
 from automation.jobqueue.watch import WATCH_S
@@ -17,6 +18,7 @@ from automation.models import Job, JobAttempt, JobStatus
 from computehub.errors import ApplicationError
 from deployments.services import deployment_create
 from deployments.templates_service import template_launch_defaults
+from providers.models import ProviderKind
 
 WAIT_S = 30  # no offer fits, or the budget has no room: look again later
 JOB_DISK_GB = 20
@@ -26,10 +28,17 @@ class _Raced(Exception):
     """The job changed under us (cancelled meanwhile): undo the whole placement."""
 
 
+def _command(job: Job, provider: str, defaults: dict) -> list[str]:
+    """The job's command (or its template's); on a cloud, wrapped to print its exit code last.
+    An empty one (the image's own) cannot be wrapped: its attempt has no exit code."""
+    command = list(job.command) or list(defaults.get("command", []))
+    return wrap_command(command) if command and provider != ProviderKind.LOCAL else command
+
+
 def _launch_arguments(job: Job, placement: p.Placement, number: int) -> dict:
-    defaults = template_launch_defaults(job.template, placement.credential.provider) if job.template_id else {}
-    return {"name": f"{job.name[:70]} #{number}", "image": job.image,
-            "command": list(job.command) or defaults.get("command", []),
+    provider = placement.credential.provider
+    defaults = template_launch_defaults(job.template, provider) if job.template_id else {}
+    return {"name": f"{job.name[:70]} #{number}", "image": job.image, "command": _command(job, provider, defaults),
             "env": dict(defaults.get("env", {})) | dict(job.env), "ports": defaults.get("ports", []),
             "disk_gb": defaults.get("disk_gb", JOB_DISK_GB), "spot": placement.spot,
             "bid_per_hour": placement.bid_per_hour, "template": job.template}

@@ -1,14 +1,15 @@
 """Placing / running: follow the attempt's deployment until it ends, then settle the job. A
 cancel deletes the deployment at once; a run past `max_runtime_s` is stopped (outcome timeout,
-the job fails: more time elsewhere would not make it shorter)."""
+the job fails: more time elsewhere would not make it shorter). Before an attempt is settled its
+last log lines are collected, so its log is complete and a cloud's exit-code line is stored."""
 
 from datetime import timedelta
 
 from django.utils import timezone
 
-from automation.jobqueue.finish import end_attempt
+from automation.jobqueue.finish import collect_final_lines, end_attempt
 from automation.jobqueue.notes import note
-from automation.jobqueue.outcome import Outcome, finished_outcome
+from automation.jobqueue.outcome import Outcome, finished_outcome, has_ended
 from automation.models import Job, JobAttempt, JobStatus
 from deployments.models import Deployment, Status
 
@@ -39,13 +40,16 @@ def watch(job: Job) -> str:
     deployment = Deployment.objects.filter(pk=job.deployment_id).select_related("credential").first()
     if deployment is None:
         return end_attempt(job, None, Outcome("failed", detail="Its deployment no longer exists."))
+    now = timezone.now()
+    over_runtime = _over_runtime(job, now)
+    if job.cancel_requested or has_ended(deployment) or over_runtime:
+        collect_final_lines(deployment)
     if job.cancel_requested:
         return end_attempt(job, deployment, Outcome("cancelled", detail="Cancelled while it ran."))
     outcome = finished_outcome(deployment)
     if outcome is not None:
         return end_attempt(job, deployment, outcome)
-    now = timezone.now()
-    if _over_runtime(job, now):
+    if over_runtime:
         return end_attempt(job, deployment, Outcome(
             "timeout", detail=f"Stopped: it ran past its limit of {job.max_runtime_s} s."))
     return _look_again(job, deployment, now)

@@ -1,8 +1,13 @@
 """Spot refill: a spot instance was preempted, so relaunch as spot on the cheapest equivalent spot
 offer (its own included) whose minimum bid is within the ceiling, bidding that current minimum.
 Each launch that fails or is preempted again counts a failure; after `max_failures` it falls back
-to on-demand when allowed, else people are told. The preempted source is deleted once the
-replacement runs, so its tag cannot leak."""
+to on-demand when allowed, else people are told. On-demand launches that all fail (capacity comes
+and goes) are asked again after a pause, until the launch window ends. The preempted source is
+deleted once the replacement runs, so its tag cannot leak."""
+
+from datetime import timedelta
+
+from django.utils import timezone
 
 from automation.engine.params import ACTION_PARAMS
 from automation.models import Operation, OperationState
@@ -16,7 +21,11 @@ DEFAULT_FALLBACK_ON_DEMAND = _REBID["fallback_on_demand"].default
 
 
 def begin(op: Operation) -> None:
-    _relaunch(op)
+    if op.data.get("on_demand"):  # a new round after a pause, unless it is no longer wanted
+        if not replacement.stopped_if_abandoned(op):
+            _launch_on_demand(op)
+    else:
+        _relaunch(op)
 
 
 def advance(op: Operation) -> None:
@@ -30,7 +39,8 @@ def _settings(op: Operation) -> tuple[float | None, int, bool]:
             bool(params.get("fallback_on_demand", DEFAULT_FALLBACK_ON_DEMAND)))
 
 
-ON_DEMAND_TRIES = 3
+ON_DEMAND_TRIES = 3  # per round
+ROUND_PAUSE_S = 60
 
 
 def _untried(op: Operation, *, spot: bool) -> list[Offer]:
@@ -79,7 +89,22 @@ def _launch_on_demand(op: Operation) -> None:
         refused = replacement.launch(op, offers[0])
         if not refused:
             return
-    _give_up(op, f"the on-demand launch failed: {refused}")
+    if not _another_round(op):
+        _give_up(op, f"the on-demand launch failed: {refused}")
+
+
+def _another_round(op: Operation) -> bool:
+    """Every on-demand offer of this round was asked and none runs: ask them again after a pause
+    while the launch window lasts (a capacity shortage usually passes); True when it will."""
+    window_ends = op.started_at + timedelta(seconds=base.launch_timeout_s())
+    if not op.data.get("on_demand_tries") or timezone.now() + timedelta(seconds=ROUND_PAUSE_S) >= window_ends:
+        return False
+    spot_tries = [key for key in op.data.get("tried", []) if key.endswith("|1")]
+    base.note(op.source, op, f"Spot refill: no on-demand offer could be launched; asking again in "
+                             f"{ROUND_PAUSE_S} s")
+    base.wait(op, OperationState.LAUNCHING, after_s=ROUND_PAUSE_S,
+              data={**op.data, "tried": spot_tries, "on_demand_tries": 0})
+    return True
 
 
 def _no_spot(max_bid: float | None) -> str:

@@ -16,11 +16,16 @@ from automation.selectors.health import provider_unsure
 from automation.selectors.offers import equivalent_offers
 from computehub.errors import ApplicationError
 from deployments.models import Deployment, DesiredState, Status
+from deployments.reconciler.calls import call_timeout, provider_call
 from deployments.services import deployment_action, deployment_create, secret_env_of
 from pricing.models import Offer
+from providers.adapters import NotFound, ProviderErrorBase
 from providers.models import provider_display_name
 
 BAD_STATUSES = (Status.FAILED, Status.PREEMPTED, Status.TERMINATED)
+# One look at the old instance before deleting it: short, as it only asks "are you answering?".
+ANSWERS_TIMEOUT_S = 5.0
+HOLD_POLLS = 5  # a held delete asks the provider again every 5 polls (10 s), not every poll
 HEALTH_CONFIG = ("enabled", "kind", "path", "port", "use_https", "interval_s", "timeout_s", "failures_to_down",
                  "successes_to_up", "migratable")
 
@@ -159,13 +164,29 @@ def switch(op: Operation) -> None:
         # Not `enabled`: a repeated switch would copy the source's check already switched off.
         copy_health_config(source, replacement, tuple(f for f in HEALTH_CONFIG if f != "enabled"))
         HealthCheck.objects.filter(deployment=source).update(enabled=False)
-    if provider_unsure(source):
+    if provider_unsure(source) or not provider_answers(source):
         _hold_delete(op, source)
         return
     _delete(source)
     base.note_both(op, f"{_verb(op)}: switched to {base.where(replacement)} (rules moved: {moved_rules}, "
                        f"budgets moved: {moved_budgets}); deleting the old deployment")
     base.wait(op, OperationState.CONFIRMING)
+
+
+def provider_answers(deployment: Deployment) -> bool:
+    """One cheap read of its instance at the provider. Nobody may have noticed an outage that
+    began a moment ago (a preempted instance is rarely looked at), and a delete asked then would
+    hit a provider that cannot carry it out: it waits until this read succeeds."""
+    if not deployment.instance_id or deployment.status == Status.TERMINATED:
+        return True  # nothing at the provider to delete
+    try:
+        with call_timeout(ANSWERS_TIMEOUT_S):
+            provider_call(deployment.credential, "get_instance", deployment.instance_id)
+    except NotFound:
+        return True  # it answered: the instance is already gone
+    except (ProviderErrorBase, TimeoutError):
+        return False
+    return True
 
 
 def _hold_delete(op: Operation, source: Deployment) -> None:
@@ -175,7 +196,7 @@ def _hold_delete(op: Operation, source: Deployment) -> None:
         base.save_data(op, delete_held=True)
         base.note_both(op, f"{_verb(op)}: switched to {base.where(op.replacement)}; the old deployment is "
                            f"deleted once {provider_display_name(source.provider)} answers again")
-    base.wait(op)
+    base.wait(op, after_s=base.poll_s() * HOLD_POLLS)
 
 
 def source_gone(op: Operation) -> bool:

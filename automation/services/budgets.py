@@ -1,5 +1,6 @@
 """Budgets: create, change and delete them (everything validated before anything is stored), and
-the autopilot's check every 20 s that announces each crossing once per period: `budget_warning`
+the autopilot's check every 10 s (a crossing is seen within 10 s, so a cap's stop is
+issued well within 60 s) that announces each crossing once per period: `budget_warning`
 at warn_percent, `budget_reached` at 100%. What happens then (stop, delete, notify) is the rules
 engine's decision (the Cost cap policy)."""
 
@@ -132,7 +133,7 @@ def budget_delete(*, budget: Budget, user) -> None:
     budget.delete()
 
 
-# --- the 20-second check ------------------------------------------------------------------------
+# --- the 10-second check ------------------------------------------------------------------------
 
 MAX_BUDGETS_PER_CALL = 2000
 MAX_KEY_TRIES = 20  # re-armed announcements in one period: budget:<id>:<key>:reached, …:reached:2, …
@@ -195,7 +196,7 @@ def _due_budgets(now) -> list[Budget]:
 
 
 def check_budgets(now=None) -> int:
-    """Every 20 s from the autopilot: announce each crossing once; returns how many events."""
+    """Every 10 s from the autopilot: announce each crossing once; returns how many events."""
     now = now or timezone.now()
     figures_by_workspace: dict[int, tuple[dict, dict]] = {}
     emitted = 0

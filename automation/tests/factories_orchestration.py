@@ -26,7 +26,8 @@ def offer_on(workspace, provider: str, gpu_model: str, *, spot: bool = False) ->
 
 
 def launch_on(workspace, user, offer: Offer, name: str = "llm-server") -> Deployment:
-    bid = (offer.min_bid_per_hour or offer.price_per_hour) if offer.spot else None
+    # A little over the listed minimum: the sandbox's market drifts between the listing and the launch.
+    bid = round((offer.min_bid_per_hour or offer.price_per_hour) * 1.05, 4) if offer.spot else None
     return deployment_create(workspace=workspace, user=user, credential=offer.credential, offer_id=offer.offer_id,
                              name=name, spot=offer.spot, bid_per_hour=bid, **PARAMS)
 

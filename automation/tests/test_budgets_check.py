@@ -1,4 +1,4 @@
-"""The 20-second budget check: one `budget_warning` at the warning percentage and one
+"""The 10-second budget check: one `budget_warning` at the warning percentage and one
 `budget_reached` at 100% per period, however often and however many workers check; a new day or
 month warns again; a raised limit is enforced again."""
 
@@ -7,6 +7,7 @@ from datetime import timezone as dt_timezone
 
 import pytest
 
+from automation.autopilot import lanes
 from automation.models import AutomationEvent, Budget, BudgetPeriod, EventType
 from automation.selectors.spend import progress_of, scope_figures
 from automation.services import budgets
@@ -27,6 +28,12 @@ def deployment(team):
 def _events(type_=None):
     rows = AutomationEvent.objects.filter(type__in=[EventType.BUDGET_WARNING, EventType.BUDGET_REACHED])
     return list(rows.filter(type=type_) if type_ else rows)
+
+
+def test_the_autopilot_sees_a_crossing_within_10_seconds():
+    """Detection is part of the cap's 60 s to a stop (a killed worker's takeover comes on top)."""
+    [job] = [job for jobs in lanes().values() for job in jobs if job.name == "budgets"]
+    assert job.interval_s <= 10
 
 
 def test_the_warning_comes_once_at_80_percent(team, deployment):

@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 
 from automation.engine import process_events
-from automation.engine.processor import claim_events, handle_event
+from automation.engine.processor import STALE_CLAIM_S, claim_events, handle_event
 from automation.models import AutomationEvent, HealthCheck, HealthState, RuleRun, RunOutcome
 from automation.tests.factories_rules import channel, deployment_with_health, event, restarts, rule
 from deployments.models import Deployment, DeploymentEvent, EventKind
@@ -250,8 +250,17 @@ def test_a_claim_is_exclusive_until_it_goes_stale(team):
     event(workspace, "down", deployment_with_health(workspace))
     first = claim_events()
     assert len(first) == 1 and claim_events() == []
-    AutomationEvent.objects.update(claimed_at=timezone.now() - timedelta(seconds=61))
+    AutomationEvent.objects.update(claimed_at=timezone.now() - timedelta(seconds=STALE_CLAIM_S + 1))
     assert len(claim_events()) == 1  # its worker died: another takes it over
+
+
+def test_a_dead_workers_event_is_taken_over_within_20_seconds(team):
+    """A cost cap's stop must be issued within 60 s of the crossing, worker deaths included."""
+    workspace = team["workspace"]
+    event(workspace, "budget_reached", deployment_with_health(workspace))
+    assert len(claim_events()) == 1  # and its worker dies
+    AutomationEvent.objects.update(claimed_at=timezone.now() - timedelta(seconds=20))
+    assert len(claim_events()) == 1
 
 
 def test_a_second_worker_processing_the_same_event_does_nothing(team):
@@ -261,7 +270,7 @@ def test_a_second_worker_processing_the_same_event_does_nothing(team):
     rule(workspace)
     event(workspace, "down", deployment)
     [held] = claim_events()
-    AutomationEvent.objects.update(claimed_at=timezone.now() - timedelta(seconds=61))
+    AutomationEvent.objects.update(claimed_at=timezone.now() - timedelta(seconds=STALE_CLAIM_S + 1))
     [taken_over] = claim_events()
     handle_event(taken_over)
     handle_event(held)

@@ -5,10 +5,11 @@ replacement, and a replacement that never becomes healthy is rolled back."""
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
 from automation.models import (AutomationEvent, Budget, BudgetPeriod, EventType, HealthCheck, HealthState,
                                Operation, OperationState, ProbeKind, Rule)
-from automation.orchestration import advance_operations, start_operation
+from automation.orchestration import advance_operations, migrate, start_operation
 from automation.tests.factories_orchestration import (assert_no_leaks, finished, launch_on, offer_on, pump,
                                                       reconcile_all)
 from deployments.models import DesiredState, EventKind, Status
@@ -105,14 +106,32 @@ def test_a_replacement_that_never_becomes_healthy_is_rolled_back(source, sandbox
     assert_no_leaks(connected, sandbox)
 
 
-def test_a_replacement_that_fails_is_rolled_back_at_once(source, sandbox, connected, monkeypatch):  # noqa: F811
+def test_a_replacement_that_keeps_failing_to_launch_is_rolled_back(source, sandbox, connected, monkeypatch):  # noqa: F811
+    monkeypatch.setattr(migrate, "RELAUNCH_PAUSE_S", 0)
     sandbox.clouds["runpod"].faults.capacity_error = True
     op = _migrate(source)
-    pump(op, until=lambda op: op.replacement.status == Status.FAILED or finished(op))
     pump(op, until=finished)
     assert op.state == OperationState.ROLLED_BACK and "the replacement failed" in op.data["outcome"]
+    assert op.attempts == migrate.MAX_LAUNCHES
     source.refresh_from_db()
     assert source.status == Status.RUNNING and source.desired_state == DesiredState.RUNNING
+    assert_no_leaks(connected, sandbox)
+
+
+def test_a_replacement_the_provider_had_no_capacity_for_is_launched_again_after_a_pause(source, sandbox, connected):  # noqa: F811
+    sandbox.clouds["runpod"].faults.capacity_error = True  # a passing shortage
+    op = _migrate(source)
+    pump(op, until=lambda op: op.state == OperationState.LAUNCHING)
+    assert op.finished_at is None and op.next_step_at > timezone.now()
+    assert source.events.filter(message__contains="trying again in 60 s").count() == 1
+
+    sandbox.clouds["runpod"].faults.capacity_error = False
+    Operation.objects.filter(pk=op.pk).update(next_step_at=timezone.now())  # the pause is over
+    pump(op, until=lambda op: op.replacement.status == Status.RUNNING)
+    HealthCheck.objects.filter(deployment_id=op.replacement_id).update(state=HealthState.UP)
+    pump(op, until=finished)
+    source.refresh_from_db()
+    assert op.state == OperationState.DONE and op.attempts == 2 and source.status == Status.TERMINATED
     assert_no_leaks(connected, sandbox)
 
 
@@ -157,6 +176,26 @@ def test_the_old_one_is_not_deleted_while_its_provider_is_not_answering(source, 
     assert source.events.filter(message__contains="deleted once Lambda Cloud answers again").count() == 1
 
     HealthCheck.objects.filter(deployment=source).update(unknown_since=None)  # it answers again
+    pump(op, until=finished)
+    source.refresh_from_db()
+    assert op.state == OperationState.DONE and source.status == Status.TERMINATED
+    assert_no_leaks(connected, sandbox)
+
+
+def test_the_old_one_is_not_deleted_when_its_provider_stopped_answering_a_moment_ago(source, sandbox, connected):  # noqa: F811
+    op = _migrate(source)
+    pump(op, until=lambda op: op.replacement.status == Status.RUNNING)
+    HealthCheck.objects.filter(deployment_id=op.replacement_id).update(state=HealthState.UP)
+    sandbox.clouds["lambda"].faults.outage = True  # no check or reconcile has noticed it yet
+
+    for _ in range(3):
+        advance_operations()
+    op.refresh_from_db()
+    source.refresh_from_db()
+    assert op.state == OperationState.SWITCHING and source.desired_state == DesiredState.RUNNING
+    assert source.events.filter(message__contains="deleted once Lambda Cloud answers again").count() == 1
+
+    sandbox.clouds["lambda"].faults.outage = False
     pump(op, until=finished)
     source.refresh_from_db()
     assert op.state == OperationState.DONE and source.status == Status.TERMINATED

@@ -73,3 +73,18 @@ def test_a_ceiling_below_every_minimum_bid_goes_straight_to_on_demand(preempted,
     assert op.state == OperationState.DONE
     reconcile_all(connected)
     assert_no_leaks(connected, sandbox)
+
+
+def test_on_demand_without_capacity_is_asked_again_after_a_pause(preempted, connected, sandbox):  # noqa: F811
+    sandbox.clouds["runpod"].faults.capacity_error = True  # for a while, nothing launches on RunPod
+    op = start_operation(kind="refill", source=preempted, reason="preempted",
+                         params={"max_bid": 1.0, "max_failures": 1, "fallback_on_demand": True})
+    pump(op, until=lambda op: op.state == OperationState.LAUNCHING)
+    assert op.finished_at is None and "asking again in 60 s" in preempted.events.last().message
+    assert not AutomationEvent.objects.filter(type=EventType.URGENT).exists()
+
+    sandbox.clouds["runpod"].faults.capacity_error = False
+    type(op).objects.filter(pk=op.pk).update(next_step_at=op.started_at)  # the pause is over
+    pump(op, until=finished)
+    assert op.state == OperationState.DONE and not op.replacement.spot
+    assert_no_leaks(connected, sandbox)

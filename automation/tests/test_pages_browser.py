@@ -14,7 +14,7 @@ from computehub.tests.browser import screenshot
 from deployments.tests.factories import CredentialFactory, DeploymentFactory
 from pricing.models import Offer
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]  # live_server: runs with the transactional tests
 PHONE = {"width": 375, "height": 812}
 
 
@@ -29,11 +29,12 @@ def _no_sideways_scroll(page) -> bool:
 
 
 @pytest.fixture
-def page(browser_page, live_server, team, client_in):
+def signed_in(browser_page, live_server, team, client_in):
     return _signed_in(browser_page, live_server.url, client_in(team["developer"], team["workspace"]))
 
 
-def test_add_a_webhook_see_its_secret_once_and_send_a_test(page, live_server, team, receiver):
+def test_add_a_webhook_see_its_secret_once_and_send_a_test(signed_in, live_server, team, receiver):
+    page = signed_in
     page.goto(live_server.url + "/automation/channels/")
     webhook = page.locator("#add-webhook")
     webhook.get_by_label("URL", exact=True).fill("ftp://example.com/hook")
@@ -61,7 +62,8 @@ def test_add_a_webhook_see_its_secret_once_and_send_a_test(page, live_server, te
     assert NotificationChannel.objects.count() == 1
 
 
-def test_add_a_budget_after_a_typo_and_see_it_listed(page, live_server, team):
+def test_add_a_budget_after_a_typo_and_see_it_listed(signed_in, live_server, team):
+    page = signed_in
     DeploymentFactory(workspace=team["workspace"], name="llama-server")
     page.goto(live_server.url + "/automation/budgets/")
     form = page.locator("#budget-form")
@@ -80,7 +82,8 @@ def test_add_a_budget_after_a_typo_and_see_it_listed(page, live_server, team):
     screenshot(page, "automation-budgets")
 
 
-def test_add_a_price_alert_that_already_holds(page, live_server, team):
+def test_add_a_price_alert_that_already_holds(signed_in, live_server, team):
+    page = signed_in
     credential = CredentialFactory(workspace=team["workspace"], provider="vast")
     Offer.objects.create(workspace=team["workspace"], credential=credential, provider=credential.provider,
                          offer_id="h100-a", gpu_model="h100-sxm", gpu_name="H100 SXM", gpu_count=1, vram_gb=80,
@@ -105,7 +108,8 @@ def test_add_a_price_alert_that_already_holds(page, live_server, team):
 
 @pytest.mark.parametrize("path", ["/automation/channels/", "/automation/budgets/", "/automation/price-alerts/",
                                   "/automation/jobs/"])
-def test_automation_pages_fit_a_phone(page, live_server, path):
+def test_automation_pages_fit_a_phone(signed_in, live_server, path):
+    page = signed_in
     page.set_viewport_size(PHONE)
     page.goto(live_server.url + path)
     assert _no_sideways_scroll(page), f"{path} scrolls sideways at 375 px"

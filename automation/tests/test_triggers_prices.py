@@ -7,7 +7,8 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from automation.models import AutomationEvent, EventType, PriceAlert, Rule, Trigger
+from automation.engine import process_events
+from automation.models import AutomationEvent, EventType, HealthCheck, PriceAlert, Rule, RuleRun, RunOutcome, Trigger
 from automation.tests.factories_triggers import make_credential, make_offer, make_rule, migratable, set_price
 from automation.triggers import run_periodic_triggers
 from automation.triggers.prices import (evaluate_price_alerts, evaluate_price_below_rules,
@@ -93,6 +94,37 @@ def test_two_workers_evaluating_the_same_tick_write_one_event(team, market):
     from automation.triggers.prices import _price_change
     assert _price_change(stale, 20, timedelta(0), T0) == 0
     assert len(_events(EventType.PRICE_CHANGE)) == 1
+
+
+def _judged_by_the_engine():
+    process_events()
+    return list(RuleRun.objects.order_by("id").values_list("outcome", flat=True))
+
+
+def test_a_streak_held_back_while_the_provider_is_unsure_is_announced_again(team, market):
+    _migration_rule(team, minutes=0)
+    Rule.objects.update(actions=[{"type": "migrate"}])
+    HealthCheck.objects.filter(deployment=market["deployment"]).update(unknown_since=T0)  # not answering
+    set_price(market["offer"], 0.30)
+    assert evaluate_price_change_rules(now=T0) == 1
+    assert _judged_by_the_engine() == [RunOutcome.SKIPPED]
+    held = AutomationEvent.objects.get().processed_at
+
+    assert evaluate_price_change_rules(now=held + timedelta(seconds=59)) == 0
+    assert evaluate_price_change_rules(now=held + timedelta(seconds=60)) == 1
+    assert _judged_by_the_engine() == [RunOutcome.SKIPPED] * 2
+    held = AutomationEvent.objects.order_by("id").last().processed_at
+    assert evaluate_price_change_rules(now=held + timedelta(seconds=119)) == 0  # it backs off
+    assert evaluate_price_change_rules(now=held + timedelta(seconds=120)) == 1
+    assert len({event.data["since"] for event in _events(EventType.PRICE_CHANGE)}) == 1  # one streak
+
+
+def test_a_streak_the_engine_acted_on_is_not_announced_again(team, market):
+    _migration_rule(team, minutes=0)
+    set_price(market["offer"], 0.30)
+    assert evaluate_price_change_rules(now=T0) == 1
+    assert _judged_by_the_engine() == [RunOutcome.DONE]
+    assert evaluate_price_change_rules(now=timezone.now() + timedelta(hours=2)) == 0
 
 
 # --- price_below rules --------------------------------------------------------------------------

@@ -2,7 +2,8 @@
 
 - `price_change` rules: a migratable running deployment's configuration is at least X% cheaper
   elsewhere, continuously for Y minutes. When it first looked cheaper is kept per deployment in
-  `Rule.state["cheaper_since"]` (written conditionally); it resets the moment it is not.
+  `Rule.state["cheaper_since"]` (written conditionally); it resets the moment it is not. A streak
+  is announced once, and again only while the engine held it back for safety.
 - `price_below` rules and PriceAlert rows: the cheapest offer of a GPU model crossed to at or
   below a price. Edge-triggered: after firing, nothing more until the price went above again.
   The crossing is claimed with a conditional update, so one worker fires it."""
@@ -10,10 +11,11 @@
 from datetime import datetime, timedelta
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from automation.models import EventType, HealthCheck, PriceAlert, Rule, Trigger
+from automation.models import AutomationEvent, EventType, HealthCheck, PriceAlert, Rule, RuleRun, RunOutcome, Trigger
 from automation.selectors.offers import equivalent_offers, saving_percent
 from automation.selectors.price_alerts import cheapest_offer, cheapest_offer_for_alert, gpu_display_name
 from automation.triggers.common import (emit_once, number_param, rotating_batch, rules_batch, running_in_scope,
@@ -24,6 +26,7 @@ from providers.models import provider_display_name
 DEFAULT_SAVING_PERCENT = 20.0
 DEFAULT_MINUTES = 30.0
 ALERTS_PER_CALL = 500
+REARM_FIRST_S, REARM_MAX_S = 60, 900  # a streak held back for safety is announced again
 
 
 # --- price_change -------------------------------------------------------------------------------
@@ -56,7 +59,26 @@ def _price_change(rule: Rule, min_saving: float, hold: timedelta, now: datetime)
             due.append((deployment, offer, saving, since))
     if not save_rule_state(rule, {**(rule.state or {}), "cheaper_since": since_by}):
         return 0  # another worker moved the state first; it judges this tick
-    return sum(_emit_price_change(rule, *args) for args in due)
+    return sum(_emit_price_change(rule, *args, now) for args in due)
+
+
+def _announcement_key(rule: Rule, deployment, since: str, now: datetime) -> str | None:
+    """The key of the streak's next announcement, or None when there is none to make. A streak is
+    announced once, unless the engine held back every announcement for safety (its provider was
+    not answering): then again after 1, 2, 4 … (at most 15) minutes, so the move happens once
+    the provider answers instead of waiting for a new streak that may never start."""
+    key = f"price_change:{rule.pk}:{deployment.pk}:{since}"
+    earlier = dict(AutomationEvent.objects.filter(deployment=deployment, type=EventType.PRICE_CHANGE)
+                   .filter(Q(dedup_key=key) | Q(dedup_key__startswith=f"{key}:")).values_list("pk", "processed_at"))
+    if not earlier:
+        return key
+    if None in earlier.values():
+        return None  # the engine has not judged the last one yet
+    wait = timedelta(seconds=min(REARM_FIRST_S * 2 ** (len(earlier) - 1), REARM_MAX_S))
+    outcomes = set(RuleRun.objects.filter(rule=rule, event_id__in=earlier).values_list("outcome", flat=True))
+    if outcomes != {RunOutcome.SKIPPED} or now - max(earlier.values()) < wait:
+        return None
+    return f"{key}:{len(earlier) + 1}"
 
 
 def _migratable(rule: Rule) -> list:
@@ -66,11 +88,13 @@ def _migratable(rule: Rule) -> list:
     return [deployment for deployment in running if deployment.pk in consenting]
 
 
-def _emit_price_change(rule: Rule, deployment, offer: Offer, saving: float, since: str) -> bool:
+def _emit_price_change(rule: Rule, deployment, offer: Offer, saving: float, since: str, now: datetime) -> bool:
+    dedup_key = _announcement_key(rule, deployment, since, now)
+    if dedup_key is None:
+        return False
     where = provider_display_name(offer.provider)
     return emit_once(
-        workspace=rule.workspace, deployment=deployment, type=EventType.PRICE_CHANGE,
-        dedup_key=f"price_change:{rule.pk}:{deployment.pk}:{since}",
+        workspace=rule.workspace, deployment=deployment, type=EventType.PRICE_CHANGE, dedup_key=dedup_key,
         summary=(f"{deployment.name}: the same GPUs are {saving:g}% cheaper on {where} "
                  f"(${offer.price_per_hour:.2f}/h instead of ${deployment.price_per_hour:.2f}/h)"),
         data={"rule_id": rule.pk, "offer": offer.pk, "offer_id": offer.offer_id, "provider": offer.provider,

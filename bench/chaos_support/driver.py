@@ -20,7 +20,7 @@ EPSILON_S = 0.5  # a fault or happening due this close to now is due now (the cl
 MAX_STEP_S = 30.0
 # Lanes only some scenarios' rules use; one with nothing to act on in a scenario is not called
 # (it would read its rules and find none).
-PERIODIC = {"budgets": 20.0, "triggers": 60.0, "spend": 60.0}  # triggers: 15 s in production
+PERIODIC = {"budgets": 10.0, "triggers": 60.0, "spend": 60.0}  # triggers: 15 s in production
 SETTLE_S = 900.0
 ENSURE_S = 60.0  # automation.health.checker.ENSURE_EVERY_S
 CLEANUP_S = 600.0
@@ -116,11 +116,13 @@ class Driver:
         return min([now + due, *periodic])
 
     def _budget_check(self, now: float) -> float:
-        """The budget check's own 20 s cadence near the cap: it decides how far past the cap spend
-        goes, so it is not rounded to the quantum."""
+        """Near the cap, the budget check's own cadence and whatever the rows say is due next
+        (the engine, the stop's operation, the reconciler making the stop call): they decide how
+        far past the cap spend goes, so they are not rounded to the quantum."""
         if self.spec.kind != "cost_cap" or self._seconds_to_cap() >= 120:
             return 1e12
-        return max(now + 1.0, self.last["budgets"] + PERIODIC["budgets"])
+        due = now + self.observer.next_due(self.snap_cache or self.observer.snapshot())
+        return max(now + 1.0, min(due, self.last["budgets"] + PERIODIC["budgets"]))
 
     def _lane_matters(self, name: str) -> bool:
         return {"budgets": self.spec.kind == "cost_cap", "spend": self.spec.kind == "cost_cap",
@@ -286,6 +288,7 @@ class Driver:
         if not offers:
             self.observer.note("no equivalent offer to cut the price of")
             return
+        self.spec.params["live_at_drop"] = deployment.pk
         elsewhere = [o for o in offers if o.provider != deployment.provider] or offers
         target = elsewhere[int(self.spec.seed) % len(elsewhere)]
         self.spec.params["target"] = (target.pk, target.price_per_hour)

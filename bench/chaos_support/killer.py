@@ -27,6 +27,7 @@ class Killer:
         self.armed: str | None = None
         self.fired: list[str] = []
         self.stepping = None  # the deployment the reconciler is stepping (its lease is the victim's)
+        self.lease_left = None  # that lease as the worker last wrote it, when it died
         for point, (module, name, when) in POINTS.items():
             target = importlib.import_module(module)
             setattr(target, name, self._wrap(point, getattr(target, name), when))
@@ -49,14 +50,21 @@ class Killer:
             self.fired.append(point)
             if when == "after":
                 original(*args, **kwargs)
+            self.lease_left = self._lease_now() if point.startswith("reconcile") else None
             raise Killed(point)
         return wrapped
 
+    def _lease_now(self):
+        from deployments.models import Deployment
+
+        return Deployment.objects.filter(pk=self.stepping).values_list("lease_until", flat=True).first()
+
     def bury(self, now) -> None:
-        """The dead reconciler never released its lease: it holds until the lease runs out."""
+        """The dead reconciler never released its lease (its `finally` did, here): it holds, as
+        the worker last renewed it, until it runs out."""
         from deployments.models import Deployment
         from deployments.reconciler.lease import LEASE_S
 
         if self.stepping is not None:
             Deployment.objects.filter(pk=self.stepping).update(
-                lease_owner="dead-worker", lease_until=now + timedelta(seconds=LEASE_S))
+                lease_owner="dead-worker", lease_until=self.lease_left or now + timedelta(seconds=LEASE_S))

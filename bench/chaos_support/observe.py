@@ -31,7 +31,6 @@ def _check(deployment):
         return deployment.health
     except HealthCheck.DoesNotExist:
         return None
-STALE_CLAIM_S = 60.0
 DESTRUCTIVE = ("stop", "restart", "delete")
 
 
@@ -89,6 +88,8 @@ class Observer:
 
     def next_due(self, snap: dict) -> float:
         """Seconds until the earliest moment a lane has work for this workspace."""
+        from automation.engine.processor import STALE_CLAIM_S
+
         now = timezone.now()
         marks = [c.next_check_at for c in snap["checks"].values()]
         for d in snap["deployments"]:
@@ -190,10 +191,17 @@ class Observer:
         return Operation.objects.filter(source_id=deployment_id, kind="cap_stop").exists()
 
     def _discarded(self, deployment_id) -> bool:
-        """A replacement an operation launched and is throwing away (it never became the service)."""
+        """A replacement an operation launched and is throwing away (it never became the service).
+        The operation may already have moved on to its next try, so the replacements it launched
+        are also read from its "launching a replacement" notes, not only from its current one."""
         from automation.models import Operation
+        from deployments.models import DeploymentEvent
 
-        return Operation.objects.filter(replacement_id=deployment_id).exclude(state="done").exists() and \
+        noted = DeploymentEvent.objects.filter(deployment_id=deployment_id, data__replacement_id=str(deployment_id))
+        launched_by = set(noted.values_list("data__operation", flat=True))
+        launched_by |= set(Operation.objects.filter(replacement_id=deployment_id).values_list("pk", flat=True))
+        became_service = Operation.objects.filter(pk__in=launched_by, replacement_id=deployment_id, state="done")
+        return bool(launched_by) and not became_service.exists() and \
             not Operation.objects.filter(source_id=deployment_id).exclude(kind="cap_stop").exists()
 
     def _judge(self, deployment, action: str, *, cap: bool, rollback: bool) -> None:

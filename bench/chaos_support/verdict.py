@@ -75,12 +75,28 @@ def _migration(driver, original, final) -> Verdict:
         return Verdict(False, f"not running healthy: {problem} ({_operation_outcome(driver)})")
     params = driver.spec.params
     moved = final.pk != original.pk
-    should_move = params["variant"] == "move" or (params["variant"] == "swing_back" and params["pre_cheaper"])
     if params["variant"] == "unhealthy_target":
-        should_move = False
+        return _stayed_off_the_unhealthy_target(driver, original, final)
+    should_move = params["variant"] == "move" or (params["variant"] == "swing_back" and params["pre_cheaper"])
     if moved != should_move:
         return Verdict(False, "migrated when it should not have" if moved else
                        f"did not migrate ({_operation_outcome(driver)})")
+    return _cheap_enough(driver, original, final)
+
+
+def _stayed_off_the_unhealthy_target(driver, original, final) -> Verdict:
+    """Every offer equivalent to what ran when the price dropped never becomes healthy, so the
+    move towards the cheap one must roll back: it ends where it ran at the drop. That may already
+    be a replacement: an offer cheap enough before the drop is a migration of its own."""
+    expected = driver.spec.params.get("live_at_drop", original.pk)
+    if final.pk != expected:
+        return Verdict(False, "migrated when it should not have" if final.pk != original.pk else
+                       f"did not migrate ({_operation_outcome(driver)})")
+    return _cheap_enough(driver, original, final)
+
+
+def _cheap_enough(driver, original, final) -> Verdict:
+    params, moved = driver.spec.params, final.pk != original.pk
     if moved and final.price_per_hour > original.price_per_hour * (1 - params["min_saving"] / 100) + 1e-6:
         return Verdict(False, "moved to an offer not cheap enough")
     return Verdict(True)

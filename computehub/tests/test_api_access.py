@@ -58,6 +58,14 @@ def _template(workspace: Workspace, scenario: Scenario):
     return TemplateFactory(workspace=workspace).pk
 
 
+def _ssh_key(workspace: Workspace, scenario: Scenario):
+    from accounts.models import MemberSshKey
+
+    key, _ = MemberSshKey.objects.get_or_create(workspace=workspace, fingerprint="SHA256:addressed", defaults={
+        "user": scenario.subject, "name": "addressed", "public_key": "ssh-ed25519 AAAA"})
+    return key.pk
+
+
 # URL kwarg name → value naming an object of `workspace` (the `team` fixture's workspace).
 URL_KWARGS: dict[str, Callable[[Workspace, Scenario], object]] = {
     "slug": lambda workspace, scenario: workspace.slug,
@@ -67,6 +75,7 @@ URL_KWARGS: dict[str, Callable[[Workspace, Scenario], object]] = {
     "credential_id": _credential,
     "deployment_id": _deployment,
     "template_id": _template,
+    "key_id": _ssh_key,
     **automation_url_kwargs(),
 }
 

@@ -30,9 +30,9 @@ def call_timeout(seconds: float):
 
 def provider_call(credential, method: str, *args):
     """`await adapter.<method>(*args)`; raises the adapter's errors, or TimeoutError."""
-    lease.renew()  # the step is alive: its lease lasts another full call
-    adapter = credential_adapter(credential)
     timeout_s = _timeout_s.get()  # read here: the event loop below may run in another context
+    lease.renew(timeout_s)  # the step is alive: its lease lasts another full call
+    adapter = credential_adapter(credential)
 
     async def run():
         async with adapter:

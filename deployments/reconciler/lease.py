@@ -15,9 +15,11 @@ from django.utils import timezone
 from deployments.models import Deployment
 
 # Longer than one provider call (calls.CALL_TIMEOUT_S) with margin; renewed before every call, so a
-# step of several calls keeps it, and a worker that died mid-step blocks the deployment (a cost-cap
-# stop, say) for at most this long.
+# step of several calls keeps it. A renewal lasts only as long as the call it precedes may take plus
+# AFTER_CALL_S for the writes that follow it, so a worker that died mid-step (after a cost cap's
+# stop call, say) blocks the deployment no longer than needed.
 LEASE_S = 90
+AFTER_CALL_S = 10
 _held = contextvars.ContextVar("reconciler_lease", default=None)
 
 
@@ -43,11 +45,13 @@ def holding(deployment_id, owner: str):
         _held.reset(token)
 
 
-def renew() -> None:
+def renew(call_s: float | None = None) -> None:
+    """Before a provider call bounded to `call_s` seconds (None: unknown, the full LEASE_S)."""
     held = _held.get()
     if held is not None:
+        seconds = LEASE_S if call_s is None else min(LEASE_S, call_s + AFTER_CALL_S)
         Deployment.objects.filter(pk=held[0], lease_owner=held[1]).update(
-            lease_until=timezone.now() + timedelta(seconds=LEASE_S))
+            lease_until=timezone.now() + timedelta(seconds=seconds))
 
 
 def release(deployment_id, owner: str) -> None:

@@ -7,7 +7,7 @@ import logging
 from django.db import transaction
 from django.utils import timezone
 
-from deployments.models import Deployment, EventKind, Status
+from deployments.models import Deployment, DesiredState, EventKind, Status
 from deployments.realtime import publish_status
 from deployments.services import event_record, scrub_secrets
 from deployments.services.spend import deployment_accrue_spend
@@ -75,7 +75,16 @@ def _tell_automation(deployment: Deployment, previous: str, status: str) -> None
 
 def observed(deployment: Deployment, instance: Instance) -> bool:
     """Record what the provider reports. An unknown status is kept raw and shown as unknown."""
-    return set_status(deployment, Status(instance.status.value), **connection_fields(instance))
+    return set_status(deployment, _as_asked(deployment, Status(instance.status.value)), **connection_fields(instance))
+
+
+def _as_asked(deployment: Deployment, status: Status) -> Status:
+    """A provider that reports "stopped" and "its process ended" alike (RunPod's EXITED) may call
+    the stop a person asked for a failure: while a stop is what we asked for, it is one."""
+    asked_to_stop = deployment.desired_state == DesiredState.STOPPED
+    if status == Status.FAILED and asked_to_stop and deployment.status in (Status.STOPPING, Status.STOPPED):
+        return Status.STOPPED
+    return status
 
 
 def persist_instance(deployment: Deployment, instance: Instance, *, adopted: bool) -> bool:

@@ -3,8 +3,7 @@ Each function makes at most one changing provider call (plus reads) and records 
 
 import logging
 
-from django.conf import settings
-
+from accounts.ssh_keys_service import workspace_authorized_keys
 from deployments.models import Deployment, DesiredState, EventKind, Status
 from deployments.reconciler import state
 from deployments.reconciler.calls import capabilities_of, provider_call
@@ -12,7 +11,8 @@ from deployments.selectors import restartable
 from deployments.services import event_record, secret_env_of
 from deployments.services.spend import deployment_accrue_spend
 from deployments.standins import local_launch
-from providers.adapters import CapacityError, Instance, InstanceSpec, InstanceStatus, NotFound, ProviderError
+from providers.adapters import (CapacityError, Instance, InstanceSpec, InstanceStatus, NotFound, ProviderError,
+                                ProviderUnavailable)
 from providers.models import ProviderKind
 
 logger = logging.getLogger(__name__)
@@ -29,7 +29,7 @@ def build_spec(deployment: Deployment) -> InstanceSpec:
                         image=deployment.image, command=tuple(command), env=env,
                         ports=tuple(deployment.ports), disk_gb=deployment.disk_gb, spot=deployment.spot,
                         bid_per_hour=deployment.bid_per_hour if deployment.spot else None,
-                        ssh_public_key=settings.COMPUTEHUB_SSH_PUBLIC_KEY or None)
+                        ssh_public_key="\n".join(workspace_authorized_keys(workspace=deployment.workspace)) or None)
 
 
 def tagged_instances(deployment: Deployment) -> list[Instance]:
@@ -181,6 +181,17 @@ def step(deployment: Deployment) -> str:
         if deployment.desired_state == DesiredState.RUNNING and deployment.status != Status.FAILED:
             return create_or_adopt(deployment)
         return settle_without_instance(deployment)
-    if observe(deployment) is None:
-        return "lost"
+    try:
+        if observe(deployment) is None:
+            return "lost"
+    except (ProviderUnavailable, TimeoutError):
+        if not _stop_billing_blind(deployment):
+            raise
+        return stop(deployment)
     return act_on_running_instance(deployment)
+
+
+def _stop_billing_blind(deployment: Deployment) -> bool:
+    """A running instance a stop was asked for is stopped even when the look before it failed: a
+    provider failing most calls then needs one good answer, not two, while it keeps billing."""
+    return deployment.desired_state == DesiredState.STOPPED and deployment.status == Status.RUNNING

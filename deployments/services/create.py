@@ -11,7 +11,7 @@ from computehub.errors import ApplicationError
 from deployments.models import Deployment, DesiredState, EventKind, Status
 from deployments.services import validation as v
 from deployments.services.events import event_record
-from deployments.templates_service import template_launch_defaults
+from deployments import templates_service  # a module, not a name: templates_service imports services too
 from pricing.models import Offer
 from providers.adapters import adapter_class
 from providers.models import ProviderKind
@@ -37,7 +37,7 @@ def _check_credential(workspace, credential, errors: v.Errors) -> None:
     elif credential.provider == ProviderKind.LOCAL and not v.local_provider_on():
         errors.add("credential", "This machine is disabled on this server (COMPUTEHUB_LOCAL_PROVIDER is off).")
     else:
-        v.check_ssh_key(credential.provider, errors)
+        v.check_ssh_key(credential.provider, errors, workspace)
 
 
 def _pick_offer(offers: list[Offer], spot: bool) -> Offer | None:
@@ -120,6 +120,6 @@ def deployment_create_from_offer(*, workspace, user, offer: Offer, template=None
         raise ApplicationError("This offer is no longer available; refresh prices.",
                                fields={"offer_id": ["This offer is no longer available; refresh prices."]})
     params = {"name": offer.gpu_name or "deployment", "image": "", "disk_gb": 50,
-              "spot": offer.spot} | template_launch_defaults(template, offer.provider) | overrides
+              "spot": offer.spot} | templates_service.template_launch_defaults(template, offer.provider) | overrides
     return deployment_create(workspace=workspace, user=user, credential=offer.credential,
                              offer_id=offer.offer_id, template=template, **params)

@@ -6,6 +6,7 @@ import re
 
 from django.conf import settings
 
+from accounts.ssh_keys_service import workspace_authorized_keys
 from computehub.errors import ApplicationError
 
 NAME_MAX = 80
@@ -157,10 +158,14 @@ def check_spot(*, spot, bid_per_hour, capabilities, min_bid, errors: Errors) -> 
 NEEDS_SSH_KEY = {"tensordock"}
 
 
-def check_ssh_key(provider: str, errors: Errors) -> None:
-    if provider in NEEDS_SSH_KEY and not settings.COMPUTEHUB_SSH_PUBLIC_KEY:
-        errors.add("credential", "This provider needs an SSH public key on every instance; the operator sets "
-                                 "COMPUTEHUB_SSH_PUBLIC_KEY.")
+def check_ssh_key(provider: str, errors: Errors, workspace=None) -> None:
+    """The workspace's key, a member's key or the operator's COMPUTEHUB_SSH_PUBLIC_KEY will do."""
+    if provider not in NEEDS_SSH_KEY:
+        return
+    has_key = workspace_authorized_keys(workspace=workspace) if workspace else settings.COMPUTEHUB_SSH_PUBLIC_KEY
+    if not has_key:
+        errors.add("credential", "This provider needs an SSH public key on every instance: an Admin can generate "
+                                 "the workspace key under Team → SSH keys.")
 
 
 def local_provider_on() -> bool:

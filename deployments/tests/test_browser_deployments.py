@@ -10,7 +10,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from django.db import connections
+from django.db import OperationalError, connections, transaction
 from django.utils import timezone
 
 from computehub.tests.browser import screenshot
@@ -47,6 +47,20 @@ def _page(chromium_browser, stack, user, workspace):
 
 
 def _machine(workspace) -> Offer:
+    """This machine's offer. The running worker may be refreshing the workspace's offers (rows
+    on the same credential) at this moment; PostgreSQL then picks one side of the deadlock to
+    retry, and here that is the test's insert."""
+    for attempt in range(3):
+        try:
+            with transaction.atomic():
+                return _machine_offer(workspace)
+        except OperationalError:
+            if attempt == 2:
+                raise
+            time.sleep(0.5)
+
+
+def _machine_offer(workspace) -> Offer:
     workspace_connect_defaults(workspace=workspace)  # no-op when the workspace was made with it
     credential = ProviderCredential.objects.get(workspace=workspace, provider=ProviderKind.LOCAL)
     return Offer.objects.create(workspace=workspace, credential=credential, provider="local", offer_id="local",

@@ -163,3 +163,36 @@ def test_a_hung_adapter_call_times_out(team, monkeypatch):
     with pytest.raises(TimeoutError):
         collectors._call_adapter(deployment, "fetch_metrics", deployment.instance_id)
     assert time.monotonic() - started < 10 and closed == [True]
+
+
+# --- Two readers of one log (the collector and a job's watcher) ---------------------------------
+
+
+def test_two_collectors_reading_the_same_lines_store_them_once(team, monkeypatch):
+    deployment = DeploymentFactory(workspace=team["workspace"], instance_id="pod-1")
+    window = [LogLine("a", at(0)), LogLine("b", at(1))]
+
+    def fetch_while_another_collector_stores(deployment, method, instance_id, since=None):
+        if not stored(deployment):  # the other reader got the same answer and stored it first
+            monkeypatch.setattr(collectors, "_call_adapter", lambda *args, **kwargs: list(window))
+            collectors.collect_logs(Deployment.objects.get(pk=deployment.pk))
+        return list(window)
+
+    FakeProvider(monkeypatch)
+    monkeypatch.setattr(collectors, "_call_adapter", fetch_while_another_collector_stores)
+    assert collectors.collect_logs(Deployment.objects.get(pk=deployment.pk)) == 0
+    assert stored(deployment) == ["a", "b"]
+
+
+def test_two_local_tails_of_one_file_store_each_line_once(team, tmp_path):
+    deployment = DeploymentFactory(workspace=team["workspace"], provider="local", instance_id="x")
+    path = tmp_path / "output.log"
+    path.write_bytes(b"one\ntwo\n")
+    first, second = _tail_of(deployment, path), _tail_of(deployment, path)
+    first._position(deployment, path), second._position(deployment, path)  # both read the cursor
+    first.step(deployment)
+    assert second.step(deployment) == 0  # its read is stale: nothing stored twice
+    with path.open("ab") as out:
+        out.write(b"three\n")
+    second.step(deployment), first.step(deployment)
+    assert stored(deployment) == ["one", "two", "three"]

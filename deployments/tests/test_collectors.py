@@ -127,3 +127,29 @@ def test_rate_limited_provider_is_skipped_until_retry_after(team, monkeypatch):
     collectors._remote_step(deployment, due)  # too soon: not asked again
     assert calls == [deployment.pk]
     assert due.at[(deployment.pk, "logs")] - time.monotonic() > 100
+
+
+def test_a_provider_that_keeps_a_read_open_does_not_hold_up_other_deployments(team, monkeypatch):
+    """Remote deployments are collected side by side: the first one's read only ends once the
+    second one's lines are stored, which one collector at a time could never do."""
+    slow, quick = (DeploymentFactory(workspace=team["workspace"], instance_id=name, status="running",
+                                     provider="runpod") for name in ("slow", "quick"))
+    quick_done, slow_saw_quick = threading.Event(), []
+
+    def collect(deployment):
+        if deployment.pk == slow.pk:
+            slow_saw_quick.append(quick_done.wait(timeout=20))
+        else:
+            quick_done.set()
+    monkeypatch.setattr(collectors, "collect_logs", collect)
+    monkeypatch.setattr(collectors, "collect_metrics", lambda deployment: None)
+    monkeypatch.setattr(collectors, "collectable", lambda **kwargs: [slow, quick])
+    stop = threading.Event()
+    runner = threading.Thread(target=collectors._remote_loop, args=(stop,))
+    runner.start()
+    try:
+        wait_for(lambda: slow_saw_quick, timeout=40)
+    finally:
+        stop.set()
+        runner.join(timeout=40)
+    assert slow_saw_quick == [True] and not runner.is_alive()

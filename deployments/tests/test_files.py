@@ -1,6 +1,6 @@
 """The file browser of a Local deployment: lists and downloads inside the working directory only.
-`../`, absolute paths and symlinks that lead out are refused (403), missing paths 404; remote
-providers say why there is no browser."""
+`../`, absolute paths and symlinks that lead out are refused (403), missing paths 404; a remote
+deployment that cannot be browsed says why (test_files_sftp.py covers the SFTP browser)."""
 
 import os
 
@@ -72,7 +72,7 @@ def test_missing_paths_and_folders_as_files_are_404(team, local_deployment, clie
 
 
 def test_large_files_are_refused(team, local_deployment, client_in, monkeypatch):
-    monkeypatch.setattr(files, "MAX_DOWNLOAD_BYTES", 4)
+    monkeypatch.setattr(files.common, "MAX_DOWNLOAD_BYTES", 4)
     assert client_in(team["developer"], team["workspace"]).get(url(local_deployment, "download/", "notes.txt")).status_code == 403
 
 
@@ -81,11 +81,19 @@ def test_other_workspace_gets_404(other_team, local_deployment, client_in):
     assert client.get(url(local_deployment, "download/", "notes.txt")).status_code == 404
 
 
-def test_remote_deployment_has_no_browser_and_says_why(team, client_in):
-    remote = DeploymentFactory(workspace=team["workspace"], instance_id="pod-1")
+def test_remote_deployment_without_workspace_key_says_why_and_where(team, client_in):
+    remote = DeploymentFactory(workspace=team["workspace"], instance_id="pod-1", status="running",
+                               ssh_host="127.0.0.1", ssh_port=2222, ssh_user="root")
     client = client_in(team["developer"], team["workspace"])
     assert client.get(url(remote)).status_code == 404
-    assert "needs SFTP with an SSH key configured" in client.get(f"/deployments/{remote.pk}/").content.decode()
+    html = client.get(f"/deployments/{remote.pk}/").content.decode()
+    assert "needs the workspace&#x27;s SSH key" in html and 'href="/workspace/ssh-keys/"' in html
+
+
+def test_remote_deployment_that_is_not_running_has_no_browser(team, client_in):
+    stopped = DeploymentFactory(workspace=team["workspace"], instance_id="pod-2", status="stopped")
+    html = client_in(team["developer"], team["workspace"]).get(f"/deployments/{stopped.pk}/").content.decode()
+    assert "while the deployment is running" in html and 'id="file-browser"' not in html
 
 
 def test_detail_page_loads_the_browser_for_local(team, local_deployment, client_in):

@@ -115,7 +115,7 @@ def test_detail_shows_ssh_endpoints_logs_metrics_and_timeline(team, deployment, 
     assert "GET /v1/models 200" in html and 'data-socket="/ws/deployments/' in html and 'data-last-seq="2"' in html
     assert "gpu_util_percent" in html  # the embedded chart data
     assert "Stop requested" in html and f"by {team['admin'].name or team['admin'].email}" in html
-    assert "needs SFTP with an SSH key" in html  # remote: the file browser is disabled with the reason
+    assert "needs the workspace&#x27;s SSH key" in html  # remote without a workspace key: disabled with the reason
 
 
 def test_detail_shows_the_same_endpoints_as_the_api_runpod_proxy_included(team, client_in, api_client_for):

@@ -69,6 +69,24 @@ def test_an_unconfirmed_terminate_is_escalated_once_and_retried(running, team, m
     assert running.desired_state == DesiredState.DELETED and running.status != Status.TERMINATED
 
 
+@pytest.mark.parametrize("action, call", [("stop", "stop"), ("delete", "terminate")])
+def test_a_stop_or_delete_the_provider_keeps_failing_is_retried_every_10_s_however_long_it_failed(
+        running, team, monkeypatch, action, call):
+    _fail_first(monkeypatch, call, 100, ProviderUnavailable)
+    deployment_action(deployment=running, action=action, user=team["developer"])
+    Deployment.objects.filter(pk=running.pk).update(attempts=12)  # long past the 300 s backoff cap
+    assert reconcile_deployment(running.pk) == "retry"
+    running.refresh_from_db()
+    assert running.next_attempt_at <= timezone.now() + timedelta(seconds=schedule.BILLING_RETRY_S)
+
+
+def test_a_stop_is_asked_for_even_when_the_look_before_it_fails(running, team, monkeypatch):
+    looks = _fail_first(monkeypatch, "get_instance", 1, ProviderUnavailable)
+    deployment_action(deployment=running, action="stop", user=team["developer"])
+    assert reconcile_deployment(running.pk) == "stopped" and len(looks) == 1
+    assert Deployment.objects.get(pk=running.pk).status == Status.STOPPING  # billing ends with the call
+
+
 def _echoing(error_class):
     async def echo(self, spec):
         raise error_class(f"400 bad request body {json.dumps({'env': spec.env})}")

@@ -14,7 +14,9 @@ from deployments.models import Deployment, DesiredState, Status
 from deployments.reconciler import lease, reconcile_deployment, run, schedule, steps
 from deployments.reconciler.calls import CALL_TIMEOUT_S, _timeout_s
 from deployments.services import actions, deployment_action
+from deployments.reconciler.state import observed
 from deployments.tests.factories import DeploymentFactory
+from providers.adapters.base import Instance, InstanceStatus
 
 
 @pytest.fixture(autouse=True)
@@ -123,3 +125,14 @@ def test_a_hanging_provider_delays_only_its_own_deployments(team, monkeypatch):
     assert run.sweep() == {"observed": 2}
     assert timeouts == [run.SWEEP_CALL_TIMEOUT_S] * 2 and run.SWEEP_CALL_TIMEOUT_S < CALL_TIMEOUT_S
     assert _timeout_s.get() == CALL_TIMEOUT_S  # one-off reconciles keep the longer bound
+
+
+@pytest.mark.parametrize("desired, before, after", [
+    (DesiredState.STOPPED, Status.STOPPING, Status.STOPPED),  # the stop we asked for, however the provider words it
+    (DesiredState.RUNNING, Status.RUNNING, Status.FAILED),  # nobody asked: its process ended by itself
+])
+def test_an_exit_reads_as_the_stop_asked_for_or_as_a_failure(team, desired, before, after):
+    deployment = DeploymentFactory(workspace=team["workspace"], desired_state=desired, status=before)
+    observed(deployment, Instance(instance_id=deployment.instance_id, tag=None, status=InstanceStatus.FAILED,
+                                  raw_status="EXITED"))
+    assert Deployment.objects.get(pk=deployment.pk).status == after

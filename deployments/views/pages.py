@@ -81,7 +81,7 @@ def _connect_context(deployment) -> dict:
     capabilities = adapter_class(deployment.provider).capabilities
     return {"ssh_command": readouts.ssh_command(deployment),
             "ssh_reason": None if deployment.ssh_host else capabilities.reason("ssh_info"),
-            "endpoints": _live_endpoints(deployment), "file_reason": _file_reason(deployment)}
+            "endpoints": _live_endpoints(deployment), "files_unavailable": files.unavailable_reason(deployment)}
 
 
 @require_safe
@@ -100,14 +100,6 @@ def detail(request, deployment_id):
 def _live_endpoints(deployment) -> list[dict]:
     # Links only while it runs: a stopped instance's old addresses lead nowhere (the page says so).
     return readouts.endpoints(deployment) if deployment.status == Status.RUNNING else []
-
-
-def _file_reason(deployment) -> str | None:
-    try:
-        files.browser_root(deployment)
-    except files.Unavailable as exc:
-        return str(exc)
-    return None
 
 
 @require_POST

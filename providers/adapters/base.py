@@ -194,6 +194,8 @@ class InstanceSpec:
     disk_gb: int = 50
     spot: bool = False
     bid_per_hour: float | None = None
+    # One or more OpenSSH public keys, one per line; the first is ComputeHub's own (the one a
+    # provider that takes a single key at launch gets).
     ssh_public_key: str | None = None
 
     def __post_init__(self):
@@ -203,6 +205,12 @@ class InstanceSpec:
     @property
     def tag(self) -> str:
         return f"ch-{self.deployment_id}"
+
+    @property
+    def ssh_public_keys(self) -> tuple[str, ...]:
+        """Each key once, in the order given; blank lines dropped."""
+        lines = (line.strip() for line in (self.ssh_public_key or "").splitlines())
+        return tuple(dict.fromkeys(line for line in lines if line))
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ deployment tag travels as the instance `name`, so a launch whose answer was lost
 """
 
 import hashlib
+import json
 import logging
 import re
 from types import MappingProxyType
@@ -116,8 +117,11 @@ class LambdaAdapter(ProviderAdapter):
         type_name, _, region = spec.offer_id.partition("@")
         if not region:
             raise CapacityError(f"Lambda Cloud has no region with capacity for {type_name}.")
+        keys = spec.ssh_public_keys
         body = {"region_name": region, "instance_type_name": type_name, "name": spec.tag,
-                "ssh_key_names": [await self._ssh_key_name(spec.ssh_public_key)]}
+                "ssh_key_names": [await self._ssh_key_name(keys[0] if keys else None)]}
+        if len(keys) > 1:  # launch takes exactly one key name; cloud-init installs the others
+            body["user_data"] = cloud_config_keys(keys[1:])
         data = await self._data("POST", "/instance-operations/launch", scope="launch", json=body)
         ids = data.get("instance_ids") if isinstance(data, dict) else None
         if not ids:  # "fewer than requested might have been launched"
@@ -182,3 +186,8 @@ def _count_from_name(name: str) -> int:
     if match is None:
         raise ValueError(f"no GPU count in {name!r}")
     return int(match.group(1))
+
+
+def cloud_config_keys(keys) -> str:
+    """cloud-init user data adding `keys` to the default user's (ubuntu) authorized_keys."""
+    return "#cloud-config\nssh_authorized_keys:\n" + "".join(f"  - {json.dumps(key)}\n" for key in keys)

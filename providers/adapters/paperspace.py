@@ -204,7 +204,8 @@ def _parse_time(value) -> datetime | None:
 def startup_script(spec) -> str:
     """Bash run once at first boot; every user value is shell-quoted."""
     lines = ["#!/bin/bash", "set -e"]
-    if spec.ssh_public_key:
-        lines.append(f"echo {shlex.quote(spec.ssh_public_key)} >> /home/paperspace/.ssh/authorized_keys")
+    if spec.ssh_public_keys:
+        lines.append("mkdir -p /home/paperspace/.ssh")
+        lines += [f"echo {shlex.quote(key)} >> /home/paperspace/.ssh/authorized_keys" for key in spec.ssh_public_keys]
     lines.append(docker_run_command(spec, name=spec.tag))
     return "\n".join(lines) + "\n"

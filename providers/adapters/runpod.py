@@ -3,20 +3,27 @@ with spot bids, on-demand and spot pods, stop/resume and telemetry. Every value 
 GraphQL variable, never interpolated into the query text (the official SDK's injection bug).
 
 Restart is stop + resume: GraphQL has no restart mutation (only REST v1/v2 do), and resuming
-starts the container fresh on the same pod volume. Logs exist only as REST v2 Server-Sent
-Events, which this adapter does not speak, so logs are declared unsupported. Metrics come from
-the pod's `runtime` (GPU and container utilisation).
+starts the container fresh on the same pod volume. Logs exist only in REST v2, as Server-Sent
+Events (`GET /v2/pods/{id}/logs`, same host and key), read for a bounded time (adapters.sse).
+Metrics come from the pod's `runtime` (GPU and container utilisation).
+
+EXITED is both a stop and a container whose command ended: `lastStatusChange` tells them apart.
+Stopped by a user (or with no note) is STOPPED, which the reconciler may start again; taken by
+the host is PREEMPTED; ended by itself is FAILED, so nothing reruns a finished command (RunPod
+reports no exit code; a batch job prints its own, automation.jobqueue.marker).
 """
 
+import json
 import re
 import shlex
 from datetime import datetime, timezone
 
 from computehub.http import json_body
 from providers.adapters.base import (AuthError, Capabilities, CapacityError, Instance, InstanceSpec, InstanceStatus,
-                                     MetricPoint, NotFound, Offer, ProviderAdapter, ProviderError, SshInfo)
+                                     LogLine, MetricPoint, NotFound, Offer, ProviderAdapter, ProviderError, SshInfo)
 from providers.adapters.parsing import num as _num
 from providers.adapters.registry import register
+from providers.adapters.sse import ServerSentEvents
 
 TAG_ENV = "COMPUTEHUB_TAG"
 _TAG_IN_NAME = re.compile(r"ch-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -29,6 +36,9 @@ STOCK_UNITS = {"high": 10, "medium": 3, "low": 1}  # RunPod gives a level, not a
 # GraphQL error messages that mean something other than "unexpected" (dstack and our sandbox).
 CAPACITY_HINTS = ("no longer any instances available", "not enough free gpus", "no instances available")
 PREEMPT_HINTS = ("outbid", "by host", "interrupt")
+USER_STOP_HINT = "by user"  # "Exited by User: <date>" after podStop or a stop in the console
+LOG_TAIL = 5000  # the most v2 gives: after `since` only new lines come, and fewer could skip some
+_POD_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 GPU_TYPES_QUERY = """query GpuTypes($lowestPriceInput: GpuLowestPriceInput, $gpuTypesInput: GpuTypeFilter) {
   gpuTypes(input: $gpuTypesInput) { id displayName manufacturer memoryInGb maxGpuCount secureCloud communityCloud
@@ -51,13 +61,12 @@ TERMINATE = "mutation Terminate($input: PodTerminateInput!) { podTerminate(input
 
 
 @register
-class RunPodAdapter(ProviderAdapter):
+class RunPodAdapter(ServerSentEvents, ProviderAdapter):
     kind = "runpod"
     display_name = "RunPod"
     default_base_url = "https://api.runpod.io"
-    capabilities = Capabilities(provider="RunPod", spot=True, stop_start=True, restart=True, metrics=True, ssh=True,
-                                notes={"fetch_logs": "RunPod serves logs only as a live stream in its console "
-                                                     "(REST v2 beta); ComputeHub cannot collect them yet"})
+    capabilities = Capabilities(provider="RunPod", spot=True, stop_start=True, restart=True, logs=True, metrics=True,
+                                ssh=True)
     rate_limit = (5.0, 10)  # undocumented for GraphQL; v2 examples allow 60/min sustained with bursts
 
     # --- transport ---------------------------------------------------------------------------
@@ -68,6 +77,8 @@ class RunPodAdapter(ProviderAdapter):
         errors = body.get("errors") if isinstance(body, dict) else None
         if response.status_code == 200 and errors:
             return self._graphql_error(errors)
+        if response.status_code == 404 and isinstance(body, dict) and body.get("detail"):  # a v2 problem
+            return NotFound(f"RunPod: {body['detail']}")
         return super()._classify(response)
 
     def _graphql_error(self, errors) -> Exception:
@@ -213,6 +224,18 @@ class RunPodAdapter(ProviderAdapter):
             raise NotFound(f"RunPod pod {instance_id} exposes no public SSH port yet (status {pod.raw_status}).")
         return SshInfo(pod.ssh_host, pod.ssh_port, "root")
 
+    async def fetch_logs(self, instance_id: str, since: datetime | None = None) -> list[LogLine]:
+        """The container's lines at or after `since` (its last LOG_TAIL lines without), oldest first.
+        `since` rather than Last-Event-ID: lines can share a timestamp, and the collector drops
+        those it already stored at that moment, where resuming strictly after it could lose some."""
+        if not _POD_ID.fullmatch(str(instance_id)):
+            raise NotFound(f"{instance_id!r} is not a RunPod pod id.")
+        params = {"source": "container", "tail": str(LOG_TAIL)}
+        if since is not None:
+            params["since"] = _rfc3339(since)
+        events = await self._read_events(f"/v2/pods/{instance_id}/logs", params)
+        return [line for line in map(_log_line, events) if line is not None]
+
     async def fetch_metrics(self, instance_id: str) -> list[MetricPoint]:
         runtime = (await self.get_instance(instance_id)).raw.get("runtime") or {}
         now = datetime.now(timezone.utc)
@@ -249,8 +272,8 @@ def _parse_offer_id(offer_id: str) -> tuple[str, int, str]:
 
 def _deploy_input(spec: InstanceSpec, cloud: str, count: int, gpu_id: str) -> dict:
     env = {**spec.env, TAG_ENV: spec.tag}
-    if spec.ssh_public_key:
-        env["PUBLIC_KEY"] = spec.ssh_public_key  # RunPod images install PUBLIC_KEY into authorized_keys
+    if spec.ssh_public_keys:  # RunPod images append PUBLIC_KEY (newline-separated keys) to authorized_keys
+        env["PUBLIC_KEY"] = "\n".join(spec.ssh_public_keys)
     ports = ",".join(["22/tcp", *(f"{port}/http" for port in spec.ports if port != 22)])
     pod = {"name": spec.tag, "imageName": spec.image, "gpuTypeId": gpu_id, "gpuCount": count, "cloudType": cloud,
            "containerDiskInGb": spec.disk_gb, "volumeInGb": 0, "ports": ports, "startSsh": True,
@@ -275,11 +298,42 @@ def _status(pod: dict) -> InstanceStatus:
     if desired == "RUNNING":  # §7: running once the container has a runtime, SSH port or not
         return InstanceStatus.RUNNING if pod.get("runtime") else InstanceStatus.PROVISIONING
     if desired in ("EXITED", "PAUSED"):
-        note = str(pod.get("lastStatusChange") or "").lower()
-        preempted = pod.get("podType") == "INTERRUPTABLE" and any(hint in note for hint in PREEMPT_HINTS)
-        return InstanceStatus.PREEMPTED if preempted else InstanceStatus.STOPPED
+        return _exited_status(pod)
     return {"CREATED": InstanceStatus.PROVISIONING, "RESTARTING": InstanceStatus.STARTING,
             "DEAD": InstanceStatus.FAILED, "TERMINATED": InstanceStatus.TERMINATED}.get(desired, InstanceStatus.UNKNOWN)
+
+
+def _exited_status(pod: dict) -> InstanceStatus:
+    note = str(pod.get("lastStatusChange") or "").lower()
+    if pod.get("podType") == "INTERRUPTABLE" and any(hint in note for hint in PREEMPT_HINTS):
+        return InstanceStatus.PREEMPTED
+    if not note or USER_STOP_HINT in note or pod.get("desiredStatus") == "PAUSED":
+        return InstanceStatus.STOPPED
+    return InstanceStatus.FAILED  # its command ended: starting it again would run it again
+
+
+def _rfc3339(moment: datetime) -> str:
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def _timestamp(text) -> datetime | None:
+    try:
+        moment = datetime.fromisoformat(str(text))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def _log_line(event) -> LogLine | None:
+    """One `{"source", "line", "ts"}` event; anything else on the stream (a heartbeat) is skipped."""
+    try:
+        data = json.loads(event.data)
+    except ValueError:
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("line"), str):
+        return None
+    return LogLine(data["line"], _timestamp(data.get("ts") or event.id))
 
 
 def _public_ssh(pod: dict) -> dict | None:

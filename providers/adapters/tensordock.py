@@ -8,6 +8,7 @@ vCPU / RAM / disk configuration, which the offer id carries so create rents what
 
 import logging
 import re
+import shlex
 from types import MappingProxyType
 
 from computehub.http import json_body, parse_retry_after
@@ -194,10 +195,17 @@ def create_attributes(spec: InstanceSpec) -> dict:
     attributes = {"name": spec.tag, "type": "virtualmachine", "image": OS_IMAGE, "location_id": location,
                   "resources": {"vcpu_count": int(vcpus), "ram_gb": int(ram), "storage_gb": storage,
                                 "gpus": {v0_name: {"count": int(count)}}},
-                  "cloud_init": {"runcmd": [docker_command(spec)]}}
-    if spec.ssh_public_key:
-        attributes["ssh_key"] = spec.ssh_public_key
+                  "cloud_init": {"runcmd": [*_extra_key_commands(spec), docker_command(spec)]}}
+    if spec.ssh_public_keys:
+        attributes["ssh_key"] = spec.ssh_public_keys[0]  # the API takes exactly one key
     return attributes
+
+
+def _extra_key_commands(spec: InstanceSpec) -> list[str]:
+    """Keys beyond the one `ssh_key` carries, appended by cloud-init (it runs as root; §4.4's v2
+    clients log in as root too)."""
+    extra = spec.ssh_public_keys[1:]
+    return ["mkdir -p /root/.ssh", *(f"echo {shlex.quote(key)} >> /root/.ssh/authorized_keys" for key in extra)] if extra else []
 
 
 def docker_command(spec: InstanceSpec) -> str:

@@ -6,17 +6,22 @@ publish an on-demand and a spot Offer per row. The deployment tag travels as the
 `label`. Vast enforces a minimum interval between calls and answers 429 in plain text with no
 Retry-After, so we pace ourselves and retry like the official client (3 tries, short backoff).
 
-Logs need a second, unauthenticated fetch of an S3 `result_url`, which this adapter does not do
-yet, so logs are declared unsupported; metrics are fields of the instance object.
+Logs are a file on request (§2.7): `request_logs` asks the host for the container log's tail and
+answers an S3 `result_url`, polled without the API key until the upload is there (a bounded
+number of times). The lines carry no timestamps and every read is the whole tail, so the
+collector finds where its stored lines end in it. Metrics are fields of the instance object.
 """
 
+import asyncio
 import shlex
 from datetime import datetime, timezone
 
-from computehub.http import json_body
+import httpx
+
+from computehub.http import json_body, make_client
 from providers.adapters.base import (AuthError, Capabilities, CapacityError, Instance, InstanceSpec, InstanceStatus,
-                                     MetricPoint, NotFound, Offer, ProviderAdapter, ProviderError, RateLimited,
-                                     SshInfo)
+                                     LogLine, MetricPoint, NotFound, Offer, ProviderAdapter, ProviderError,
+                                     ProviderUnavailable, RateLimited, SshInfo)
 from providers.adapters.parsing import num as _num
 from providers.adapters.registry import register
 
@@ -28,7 +33,9 @@ STATUS = {"created": InstanceStatus.STARTING, "loading": InstanceStatus.PROVISIO
           "rebooting": InstanceStatus.STARTING, "restarting": InstanceStatus.STARTING,
           "running": InstanceStatus.RUNNING, "stopped": InstanceStatus.STOPPED, "frozen": InstanceStatus.STOPPED,
           "exited": InstanceStatus.FAILED, "unknown": InstanceStatus.FAILED, "offline": InstanceStatus.FAILED}
-GONE_CODES = ("no_such_instance", "not_found")
+GONE_CODES = ("no_such_instance", "not_found", "invalid_id")  # invalid_id: request_logs for an unknown id
+LOG_TAIL = 1000  # lines per log request, as the CLI's default
+LOG_FILE_PENDING = (403, 404)  # S3 before the upload lands: AccessDenied or NoSuchKey
 METRICS = (("gpu_util_percent", "gpu_util", 100), ("gpu_temp_c", "gpu_temp", 1),
            ("cpu_percent", "cpu_util", 100), ("memory_used_gb", "mem_usage", 1))
 
@@ -38,13 +45,14 @@ class VastAdapter(ProviderAdapter):
     kind = "vast"
     display_name = "Vast.ai"
     default_base_url = "https://console.vast.ai"
-    capabilities = Capabilities(provider="Vast.ai", spot=True, stop_start=True, restart=True, metrics=True, ssh=True,
-                                notes={"fetch_logs": "Vast.ai logs are fetched as a file on request; "
-                                                     "ComputeHub does not collect them yet"})
+    capabilities = Capabilities(provider="Vast.ai", spot=True, stop_start=True, restart=True, logs=True, metrics=True,
+                                ssh=True)
     rate_limit = (2.0, 2)  # Vast enforces a minimum interval per endpoint; stay under it
     max_attempts = 3  # the official client: 3 tries on 429/502/503/504, 0.15 s growing backoff
     base_delay = 0.15
     max_delay = 5.0
+    log_polls = 30  # the CLI polls result_url 30 times, 0.3 s apart
+    log_poll_s = 0.3
 
     # --- transport ---------------------------------------------------------------------------
 
@@ -177,6 +185,35 @@ class VastAdapter(ProviderAdapter):
         raise NotFound(f"Vast.ai instance {instance_id} is running but reports no SSH port "
                        "(neither the proxy's ssh_port nor a direct mapping of port 22).")
 
+    async def fetch_logs(self, instance_id: str, since: datetime | None = None) -> list[LogLine]:
+        """The container log's last LOG_TAIL lines, oldest first, without timestamps (`since`
+        cannot narrow a Vast log request)."""
+        number = _instance_number(instance_id)
+        # Asking again changes nothing, so a flaky gateway's 502 may be retried.
+        body = await self._json("PUT", f"/api/v0/instances/request_logs/{number}/",
+                                json={"tail": str(LOG_TAIL)}, idempotent=True)
+        url = body.get("result_url")
+        if not isinstance(url, str) or not url.startswith(("https://", "http://")):
+            raise ProviderError(f"Vast.ai answered a log request without a result_url: {body}",
+                                secrets=(self._api_key,))
+        return [LogLine(text) for text in (await self._log_file(url)).splitlines()]
+
+    async def _log_file(self, url: str) -> str:
+        """Poll the uploaded file; a client of its own, so the API key never travels to S3."""
+        async with make_client(base_url="", transport=self._transport) as client:
+            for _ in range(self.log_polls):
+                try:
+                    response = await client.get(url)
+                except httpx.RequestError as exc:
+                    raise ProviderUnavailable(
+                        f"Vast.ai's log file could not be fetched ({type(exc).__name__})") from None
+                if response.status_code == 200:
+                    return response.text
+                if response.status_code not in LOG_FILE_PENDING:
+                    raise ProviderUnavailable(f"Vast.ai's log file answered HTTP {response.status_code}.")
+                await asyncio.sleep(self.log_poll_s)
+        raise ProviderUnavailable(f"Vast.ai did not upload the logs within {self.log_polls * self.log_poll_s:.0f} s.")
+
     async def fetch_metrics(self, instance_id: str) -> list[MetricPoint]:
         row, now = (await self.get_instance(instance_id)).raw, datetime.now(timezone.utc)
         return [MetricPoint(name, float(row[field]) * scale, now) for name, field, scale in METRICS
@@ -186,12 +223,20 @@ class VastAdapter(ProviderAdapter):
 # --- parsing helpers ------------------------------------------------------------------------------
 
 
-def _offer_number(offer_id) -> int:
-    """Vast offer ids are integers; anything else is an offer Vast cannot know (NotFound)."""
-    text = str(offer_id).strip()
+def _vast_number(value, what: str) -> int:
+    """Vast offer and instance ids are integers; anything else is one Vast cannot know (NotFound)."""
+    text = str(value).strip()
     if not text.isdigit():
-        raise NotFound(f"{offer_id!r} is not a Vast.ai offer id.")
+        raise NotFound(f"{value!r} is not a Vast.ai {what} id.")
     return int(text)
+
+
+def _offer_number(offer_id) -> int:
+    return _vast_number(offer_id, "offer")
+
+
+def _instance_number(instance_id) -> int:
+    return _vast_number(instance_id, "instance")
 
 
 def _port(value) -> int | None:
@@ -214,8 +259,9 @@ def _ram_gb(row: dict) -> float | None:
 
 def _onstart(spec: InstanceSpec) -> str:
     lines = []
-    if spec.ssh_public_key:
-        lines.append(f"mkdir -p ~/.ssh && echo {shlex.quote(spec.ssh_public_key)} >> ~/.ssh/authorized_keys")
+    if spec.ssh_public_keys:
+        lines.append("mkdir -p ~/.ssh && chmod 700 ~/.ssh")
+        lines += [f"echo {shlex.quote(key)} >> ~/.ssh/authorized_keys" for key in spec.ssh_public_keys]
     if spec.command:
         lines.append(shlex.join(spec.command))
     return "\n".join(lines)

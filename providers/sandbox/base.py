@@ -14,8 +14,11 @@ import re
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs
+
+from providers.sandbox import ssh
 
 # Keys a sandbox accepts. Anything else is refused with the provider's own 401 body, so
 # "validate the key before saving" can be exercised both ways.
@@ -44,6 +47,7 @@ class Response:
     status: int = 200
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
+    stream: Iterator[bytes] | None = None  # sent chunk by chunk instead of `body` (Server-Sent Events)
 
     @classmethod
     def json(cls, data, status: int = 200, content_type: str = "application/json", **headers) -> "Response":
@@ -108,9 +112,14 @@ class SimInstance:
     state: str = "running"  # what the user asked for: running | stopped | terminated | preempted
     changed_at: float = 0.0
     extra: dict = field(default_factory=dict)
+    past_runs: list[tuple[float, float]] = field(default_factory=list)  # (start, end) of earlier container runs
 
     def booted(self, now: float) -> bool:
         return now - max(self.created_at, self.changed_at) >= self.boot_s
+
+    def run_started_at(self) -> float | None:
+        """When the container of the current run starts (after booting); None unless running."""
+        return max(self.created_at, self.changed_at) + self.boot_s if self.state == "running" else None
 
 
 class SandboxCloud:
@@ -134,6 +143,8 @@ class SandboxCloud:
     def reset(self) -> None:
         """Knobs off, instances and call count forgotten."""
         with self.lock:
+            for instance in self.instances.values():
+                ssh.close_for(self, instance)
             self.faults, self.instances, self.calls = Faults(), {}, 0
 
     # --- what subclasses provide -------------------------------------------------------------
@@ -204,7 +215,12 @@ class SandboxCloud:
         return instance
 
     def set_state(self, instance: SimInstance, state: str) -> None:
-        instance.state, instance.changed_at = state, self.now()
+        started, now = instance.run_started_at(), self.now()
+        if started is not None and started <= now:  # its container ran: keep that run's output
+            instance.past_runs.append((started, now))
+        instance.state, instance.changed_at = state, now
+        if state == "terminated":
+            ssh.close_for(self, instance)
 
     def apply_preemption(self) -> None:
         """With the knob on, every running spot instance is taken away (checked on each read)."""

@@ -10,6 +10,7 @@ no capacity for the type (or the `capacity_error` knob is on).
 import json
 import uuid
 
+from providers.sandbox import ssh
 from providers.sandbox.base import Request, Response, SandboxCloud, SimInstance
 
 REGIONS = {
@@ -131,6 +132,8 @@ class LambdaSandbox(SandboxCloud):
             id=instance_id, owner_key=key, created_at=self.now(), boot_s=self.boot_s,
             spec={"name": body.get("name"), "region": region, "type": type_name,
                   "ssh_key_names": body["ssh_key_names"], "ip": self.fake_ip(instance_id)})
+        named = [k["public_key"] for k in self.keys_of(key) if k["name"] in body["ssh_key_names"]]
+        ssh.record(self.instances[instance_id], *named, body.get("user_data"))  # ip:22 cannot be served here
         return Response.json({"data": {"instance_ids": [instance_id]}})
 
     def launch_problem(self, body, key: str) -> Response | None:

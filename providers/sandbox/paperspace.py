@@ -7,6 +7,7 @@ machines move provisioning → ready, stopping → off, starting/restarting → 
 from datetime import datetime, timezone
 
 from providers.adapters.paperspace_prices import BY_LABEL
+from providers.sandbox import ssh
 from providers.sandbox.base import Response, SandboxCloud, SimInstance, hash_unit
 
 UNAVAILABLE_SHARE = 0.2  # about one (type, region) pair in five is sold out, as on the real site
@@ -31,6 +32,10 @@ class PaperspaceCloud(SandboxCloud):
         ("PATCH", r"/v1/machines/(?P<machine_id>[^/]+)/(?P<action>start|stop|restart)", "machine_action"),
         ("POST", r"/v1/startup-scripts", "create_script"),
     ]
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.scripts: dict[str, str] = {}  # startup script id -> text, run at a machine's first boot
 
     def unauthorized(self) -> Response:
         return _error(401, "UNAUTHORIZED", "Invalid API key")
@@ -74,7 +79,9 @@ class PaperspaceCloud(SandboxCloud):
         body = request.json() or {}
         if not body.get("name") or not body.get("script"):
             return _error(400, "BAD_REQUEST", "name and script are required")
-        return Response.json({"id": self.new_id("scr"), "name": body["name"], "isRunOnce": bool(body.get("isRunOnce"))})
+        script_id = self.new_id("scr")
+        self.scripts[script_id] = body["script"]
+        return Response.json({"id": script_id, "name": body["name"], "isRunOnce": bool(body.get("isRunOnce"))})
 
     def create_machine(self, request, key):
         body = request.json() or {}
@@ -85,6 +92,7 @@ class PaperspaceCloud(SandboxCloud):
             return _error(400, "BAD_REQUEST", f"Out of capacity for {body['machineType']} in {body['region']}.")
         machine = SimInstance(id=self.new_id("ps")[:8], owner_key=key, created_at=self.now(), spec=body,
                               boot_s=self.boot_s, extra={"phase": "provisioning"})
+        ssh.record(machine, self.scripts.get(body.get("startupScriptId"), ""))  # publicIp:22 cannot be served here
         self.instances[machine.id] = machine
         return Response.json({"data": self.render(machine), "event": {"name": "create", "state": "new"}})
 

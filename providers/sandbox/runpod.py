@@ -1,20 +1,30 @@
-"""Simulated RunPod: the GraphQL API at POST /graphql (reference/providers.md §1).
+"""Simulated RunPod: the GraphQL API at POST /graphql (reference/providers.md §1), and the REST
+v2 log stream (Server-Sent Events at GET /v2/pods/{id}/logs, §1.8).
 
 Dispatch is on the root field of the operation (`gpuTypes`, `pod`, `myself`, `podStop`, ...) and
 arguments come from `variables`, as the real adapter always sends them. Domain errors are HTTP 200
 with an `errors` array; a bad key is 401; the 429 is the v2-style problem body with Retry-After.
 Prices are per GPU and drift; pods have no `runtime` until booted, then expose 22/tcp publicly.
+A pod's container prints lines and may end by itself (providers.sandbox.workload): the pod is then
+EXITED, like a stopped one, but its last status change does not say a user stopped it.
 """
 
 import json
 import re
+import time
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
+from providers.sandbox import ssh
 from providers.sandbox.base import GOOD_KEY_PREFIX, Request, Response, SandboxCloud, SimInstance, hash_unit
+from providers.sandbox.workload import Workload, micros, parse_rfc3339, rfc3339, window
 
 NO_CAPACITY = "There are no longer any instances available with the requested specifications. Please refresh and try again."
 NO_RESUME_CAPACITY = "There are not enough free GPUs on the host machine to start this pod."
 PREEMPTED_NOTE = "Exited by host: spot instance outbid"
+EXITED_NOTE = "Exited: the container's main process ended"
+LOG_SOURCES = ("container", "system")
+MAX_TAIL = 5000
 
 
 @dataclass(frozen=True)
@@ -58,8 +68,10 @@ _STOCK = ("High", "High", "Medium", "Low", None)  # by hash: some (type, cloud, 
 class RunPodCloud(SandboxCloud):
     name = "runpod"
     display_name = "RunPod"
-    routes = [("POST", "/graphql", "graphql")]
+    routes = [("POST", "/graphql", "graphql"), ("GET", r"/v2/pods/(?P<pod_id>[^/]+)/logs", "pod_logs")]
     boot_s = 2.0  # seconds with `runtime: null` after a deploy or resume; tests shorten it
+    log_every_s = 2.0  # a running container prints a line this often
+    log_follow_s = 30.0  # a log stream stays open this long (real seconds) for new lines
 
     # --- provider-specific answers -----------------------------------------------------------
 
@@ -68,6 +80,12 @@ class RunPodCloud(SandboxCloud):
 
     def unauthorized(self) -> Response:
         return Response.json({"errors": [{"message": "Unauthorized request, please check your API key."}]}, 401)
+
+    def handle(self, request: Request) -> Response:
+        response = super().handle(request)
+        if response.status == 401 and request.path.startswith("/v2/"):  # REST v2 answers RFC 9457 problems
+            return _problem(401, "Unauthorized", "invalid or missing API key")
+        return response
 
     def rate_limited(self) -> Response:
         body = {"title": "Too Many Requests", "status": 429, "detail": "rate limit exceeded for the minute window"}
@@ -165,11 +183,16 @@ class RunPodCloud(SandboxCloud):
         pod = SimInstance(id=self.new_id(), owner_key=key, created_at=self.now(),
                           spec={**spec, "spot": spot, "secure": secure}, boot_s=self.boot_s)
         pod.extra.update(cost=(float(spec["bidPerGpu"]) if spot else self.price(gpu, secure)) * count,
-                         port=20000 + len(self.instances), machine=self.new_id())
+                         port=ssh.open_for(self, pod, *_env_values(spec, "PUBLIC_KEY")), machine=self.new_id(),
+                         workload=self._workload(spec))
         self.instances[pod.id] = pod
         return Response.json({"data": {field: {"id": pod.id, "imageName": spec["imageName"],
                                                "env": pod_env(spec), "machineId": pod.extra["machine"],
                                                "machine": {"podHostId": f"{pod.id}-{pod.extra['machine'][:8]}"}}}})
+
+    def _workload(self, spec: dict) -> Workload:
+        env = {item.get("key"): item.get("value") for item in spec.get("env") or []}
+        return Workload.from_launch(spec["imageName"], spec.get("dockerArgs", ""), env, every_s=self.log_every_s)
 
     def op_podStop(self, key: str, variables: dict) -> Response:
         return self._transition(key, variables, "podStop", "stopped")
@@ -209,21 +232,25 @@ class RunPodCloud(SandboxCloud):
 
     def pod_json(self, pod: SimInstance) -> dict:
         spec, gpu = pod.spec, _BY_ID[pod.spec["gpuTypeId"]]
-        desired = {"running": "RUNNING", "stopped": "EXITED", "preempted": "EXITED"}.get(pod.state, "TERMINATED")
-        up = pod.state == "running" and pod.booted(self.now())
+        exited = pod.extra["workload"].exited(pod, self.now())
+        desired = {"running": "EXITED" if exited else "RUNNING", "stopped": "EXITED", "preempted": "EXITED"}.get(
+            pod.state, "TERMINATED")
+        up = desired == "RUNNING" and pod.booted(self.now())
         return {"id": pod.id, "name": spec.get("name", ""), "desiredStatus": desired, "imageName": spec["imageName"],
                 "env": pod_env(spec), "gpuCount": int(spec.get("gpuCount") or 1),
                 "podType": "INTERRUPTABLE" if spec["spot"] else "RESERVED",
-                "costPerHr": round(pod.extra["cost"], 4) if pod.state == "running" else 0,
+                "costPerHr": round(pod.extra["cost"], 4) if desired == "RUNNING" else 0,
                 "machineId": pod.extra["machine"], "lastStatusChange": self._last_change(pod),
                 "machine": {"gpuDisplayName": gpu.display, "podHostId": f"{pod.id}-{pod.extra['machine'][:8]}"},
                 "runtime": self.runtime(pod) if up else None}
 
     def _last_change(self, pod: SimInstance) -> str:
+        if pod.state == "running" and pod.extra["workload"].exited(pod, self.now()):
+            return EXITED_NOTE
         return {"preempted": PREEMPTED_NOTE, "stopped": "Exited by user"}.get(pod.state, "Rented by User")
 
     def runtime(self, pod: SimInstance) -> dict:
-        ports = [{"ip": "203.0.113.%d" % (10 + int(hash_unit(pod.id) * 200)), "isIpPublic": True,
+        ports = [{"ip": ssh.HOST, "isIpPublic": True,
                   "privatePort": 22, "publicPort": pod.extra["port"], "type": "tcp"}]
         for offset, port in enumerate(_requested_ports(pod.spec.get("ports", ""))):
             ports.append({"ip": "100.65.0.2", "isIpPublic": False, "privatePort": port,
@@ -232,6 +259,84 @@ class RunPodCloud(SandboxCloud):
         gpus = [{"id": f"GPU-{pod.id}-{i}", "gpuUtilPercent": 37, "memoryUtilPercent": 12} for i in range(count)]
         return {"uptimeInSeconds": int(self.now() - max(pod.created_at, pod.changed_at)), "ports": ports,
                 "gpus": gpus, "container": {"cpuPercent": 4, "memoryPercent": 9}}
+
+
+    # --- REST v2 logs: Server-Sent Events ------------------------------------------------------
+
+    def pod_logs(self, request: Request, key: str, pod_id: str) -> Response:
+        """`tail` lines at or after `since` (or strictly after `Last-Event-ID`), then new ones as the
+        container prints them while it runs; each event's id is its line's timestamp."""
+        pod = self.owned(key, pod_id)
+        if pod is None:
+            return _problem(404, "Not Found", "pod not found")
+        try:
+            source, tail, after = _log_query(request)
+        except ValueError as exc:
+            return _problem(400, "Bad Request", "invalid log query", errors=[str(exc)])
+        lines = self.log_lines(pod, source)
+        newest = lines[-1][0] if lines else None  # what follows the backlog is printed after it
+        stream = self._follow(pod, source, window(lines, after, tail), after, newest)
+        return Response(200, headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}, stream=stream)
+
+    def log_lines(self, pod: SimInstance, source: str) -> Sequence[tuple[float, str]]:
+        if source == "system":
+            starts = [start for start, _ in pod.past_runs] + [pod.run_started_at() or float("inf")]
+            return [(start, "Starting container") for start in starts if start <= self.now()]
+        return pod.extra["workload"].output(pod, self.now())
+
+    def _streaming(self, pod: SimInstance) -> bool:
+        return self.owned(pod.owner_key, pod.id) is pod and self.pod_json(pod)["desiredStatus"] == "RUNNING"
+
+    def _follow(self, pod: SimInstance, source: str, backlog: list, after, last: float | None) -> Iterator[bytes]:
+        """The backlog at once, then lines printed after `last` every 0.1 s (a comment each second,
+        so a client that left is noticed) until the container stops or `log_follow_s` passes."""
+        yield b": log stream\n\n" + b"".join(_event(source, at, text) for at, text in backlog)
+        deadline = quiet_since = time.monotonic()
+        deadline += self.log_follow_s
+        while time.monotonic() < deadline:
+            with self.lock:
+                streaming = self._streaming(pod)
+                new = window(self.log_lines(pod, source), lambda at: after(at) and (last is None or at > last),
+                             limit=MAX_TAIL)  # a clock a test moved far ahead must not hold the lock for long
+            if new:
+                last, quiet_since = new[-1][0], time.monotonic()
+                yield b"".join(_event(source, at, text) for at, text in new)
+            elif time.monotonic() - quiet_since >= 1.0:
+                quiet_since = time.monotonic()
+                yield b": keep-alive\n\n"
+            if not streaming:
+                return
+            time.sleep(0.1)
+
+
+def _log_query(request: Request) -> tuple[str, int, object]:
+    """(source, tail, a test of a line's time) from the query and Last-Event-ID; ValueError when invalid."""
+    source = request.query.get("source", "container")
+    if source not in LOG_SOURCES:
+        raise ValueError(f"source must be one of {', '.join(LOG_SOURCES)}")
+    tail = request.query.get("tail", "100")
+    if not tail.isdigit() or int(tail) > MAX_TAIL:
+        raise ValueError(f"tail must be a whole number from 0 to {MAX_TAIL}")
+    last_id, since = request.headers.get("last-event-id"), request.query.get("since")
+    try:
+        if last_id:
+            after = parse_rfc3339(last_id)
+            return source, int(tail), lambda at: micros(at) > after
+        start = parse_rfc3339(since) if since else None
+    except ValueError:
+        raise ValueError("since and Last-Event-ID must be RFC 3339 times") from None
+    return source, int(tail), lambda at: start is None or micros(at) >= start
+
+
+def _event(source: str, at: float, text: str) -> bytes:
+    stamp = rfc3339(at)
+    data = json.dumps({"source": source, "line": text, "ts": stamp})
+    return f"id: {stamp}\ndata: {data}\n\n".encode()
+
+
+def _problem(status: int, title: str, detail: str, **extra) -> Response:
+    return Response.json({"title": title, "status": status, "detail": detail, **extra}, status,
+                         content_type="application/problem+json")
 
 
 def pod_env(spec: dict) -> list[str]:
@@ -251,3 +356,7 @@ def _requested_ports(ports: str) -> list[int]:
 def _error(message: str, field: str | None = None) -> Response:
     error = {"message": message, "path": [field] if field else [], "extensions": {"code": "BAD_USER_INPUT"}}
     return Response(200, json.dumps({"errors": [error], "data": None}).encode(), {"Content-Type": "application/json"})
+
+
+def _env_values(spec: dict, name: str) -> list[str]:
+    return [str(item.get("value")) for item in spec.get("env") or [] if item.get("key") == name]

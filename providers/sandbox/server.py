@@ -36,9 +36,11 @@ class SandboxApp:
 
     def __call__(self, environ, start_response):
         response = self.dispatch(_request_from(environ))
-        headers = [(k, v) for k, v in response.headers.items()] + [("Content-Length", str(len(response.body)))]
+        headers = list(response.headers.items())
+        if response.stream is None:
+            headers.append(("Content-Length", str(len(response.body))))
         start_response(f"{response.status} {_reason(response.status)}", headers)
-        return [response.body]
+        return [response.body] if response.stream is None else response.stream  # a stream ends when it closes
 
     def dispatch(self, request: Request) -> Response:
         head, _, rest = request.path.lstrip("/").partition("/")

@@ -10,6 +10,7 @@ TensorDock documents no error body: errors are `{"status": <code>, "error": "<me
 import json
 import uuid
 
+from providers.sandbox import ssh
 from providers.sandbox.base import Request, Response, SandboxCloud, SimInstance
 
 RATE_LIMIT_PER_MINUTE = 100
@@ -132,11 +133,11 @@ class TensorDockSandbox(SandboxCloud):
         if problem is not None:
             return problem
         instance_id = str(uuid.UUID(int=self.random.getrandbits(128)))
-        external = 20000 + self.random.randrange(20000)
-        self.instances[instance_id] = SimInstance(
-            id=instance_id, owner_key=key, created_at=self.now(), boot_s=self.boot_s,
-            spec={**attributes, "ip": f"203.0.113.{external % 250 + 2}", "ssh_port": external})
-        instance = self.instances[instance_id]
+        instance = SimInstance(id=instance_id, owner_key=key, created_at=self.now(), boot_s=self.boot_s,
+                               spec=dict(attributes))
+        port = ssh.open_for(self, instance, attributes.get("ssh_key"), json.dumps(attributes.get("cloud_init")))
+        instance.spec.update(ip=ssh.HOST, ssh_port=port)
+        self.instances[instance_id] = instance
         return Response.json({"data": {"type": "virtualmachine", "id": instance_id,
                                        "name": attributes["name"], "status": self.status(instance)}})
 

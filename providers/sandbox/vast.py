@@ -2,14 +2,26 @@
 
 A marketplace of many hosts (mostly consumer cards, some A100/H100) searched with the JSON filter
 body of `POST /api/v0/bundles/`; offers are whole machines or slices priced per offer
-(`dph_total`, `min_bid`), RAM in MB. Instances follow null → loading → running; errors are
+(`dph_total`, `min_bid`), RAM in MB. Instances follow null → loading → running, and `exited` once
+their container's command ends (providers.sandbox.workload); errors are
 `{"success": false, "error", "msg"}`; a 429 is plain text without Retry-After.
+
+Logs (§2.7): `PUT /api/v0/instances/request_logs/{id}/` snapshots the container's output (its
+tail, no timestamps, as `docker logs` prints it) and answers a `result_url` on this sandbox's own
+host, standing in for S3: an unauthenticated GET there is 404 NoSuchKey until the upload is done
+(`log_upload_s`), then 200 with the text.
 """
 
 import operator
 import random
+import re
+import secrets
+import time
+from collections import OrderedDict
 
-from providers.sandbox.base import Request, Response, SandboxCloud, SimInstance, hash_unit
+from providers.sandbox import ssh
+from providers.sandbox.base import Request, Response, SandboxCloud, SimInstance
+from providers.sandbox.workload import Workload, window
 
 # (gpu_name, VRAM MB, base $/h per GPU, weight): names as Vast spells them, prices near its medians.
 GPUS = [("RTX 3090", 24576, 0.16, 6), ("RTX 4090", 24564, 0.34, 8), ("RTX 5090", 32607, 0.62, 4),
@@ -21,6 +33,10 @@ HOSTS = 60
 _OPS = {"eq": operator.eq, "neq": operator.ne, "gt": operator.gt, "gte": operator.ge, "lt": operator.lt,
         "lte": operator.le, "in": lambda a, b: a in b, "notin": lambda a, b: a not in b}
 _CONTROL_KEYS = {"type", "order", "limit", "allocated_storage", "disable_bundling"}
+_LOG_RESULT = re.compile(r"/instance_logs/(?P<token>[0-9a-f]{32})\.log")
+KEPT_LOG_RESULTS = 256  # uploaded log files kept for download (the oldest go first)
+NO_SUCH_KEY = ('<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>NoSuchKey</Code>'
+               "<Message>The specified key does not exist.</Message></Error>")
 
 
 def build_machines(seed: int = 7) -> list[dict]:
@@ -51,6 +67,8 @@ class VastCloud(SandboxCloud):
     name = "vast"
     display_name = "Vast.ai"
     boot_s = 2.0  # null for the first third, then loading, then running; tests shorten it
+    log_every_s = 2.0  # a running container prints a line this often
+    log_upload_s = 0.2  # real seconds before a requested log file can be downloaded
     routes = [
         ("POST", "/api/v0/bundles/", "search"),
         ("PUT", r"/api/v0/asks/(?P<ask_id>\d+)/", "create"),
@@ -59,6 +77,7 @@ class VastCloud(SandboxCloud):
         ("PUT", r"/api/v0/instances/(?P<instance_id>\d+)/", "change"),
         ("DELETE", r"/api/v0/instances/(?P<instance_id>\d+)/", "destroy"),
         ("PUT", r"/api/v0/instances/reboot/(?P<instance_id>\d+)/", "reboot"),
+        ("PUT", r"/api/v0/instances/request_logs/(?P<instance_id>\d+)/", "request_logs"),
         ("GET", "/api/v0/users/current/", "current_user"),
     ]
 
@@ -66,6 +85,25 @@ class VastCloud(SandboxCloud):
         super().__init__(**kwargs)
         self.machines = {m["id"]: m for m in build_machines()}
         self.next_id = 28999001
+        self.log_results: OrderedDict[str, tuple[float, str]] = OrderedDict()  # token -> (ready at, text)
+
+    def reset(self) -> None:
+        super().reset()
+        with self.lock:
+            self.log_results.clear()
+
+    def handle(self, request: Request) -> Response:
+        """The log files' "S3" answers without an API key (and outside the API's faults)."""
+        found = _LOG_RESULT.fullmatch(request.path)
+        if found is None:
+            return super().handle(request)
+        if request.method != "GET":
+            return Response.json({"error": "method not allowed"}, 405)
+        with self.lock:
+            ready_at, text = self.log_results.get(found.group("token"), (float("inf"), ""))
+        if time.monotonic() < ready_at:
+            return Response(404, NO_SUCH_KEY.encode(), {"Content-Type": "application/xml"})
+        return Response.text(text)
 
     # --- provider-specific answers -----------------------------------------------------------
 
@@ -134,7 +172,10 @@ class VastCloud(SandboxCloud):
         instance = SimInstance(id=str(self.next_id), owner_key=key, created_at=self.now(), boot_s=self.boot_s,
                                spec={**body, "ask_id": machine["id"], "spot": bid is not None})
         offer = self.offer_json(machine, float(body.get("disk") or 8))
-        instance.extra.update(dph=float(bid) if bid is not None else offer["dph_total"], ssh_port=19000 + self.next_id % 1000)
+        instance.extra.update(dph=float(bid) if bid is not None else offer["dph_total"],
+                              ssh_port=ssh.open_for(self, instance, body.get("onstart")),
+                              workload=Workload.from_launch(body["image"], str(body.get("onstart") or ""),
+                                                            body.get("env") or {}, every_s=self.log_every_s))
         self.instances[instance.id], self.next_id = instance, self.next_id + 1
         return Response.json({"success": True, "new_contract": int(instance.id), "instance_api_key": self.new_id()})
 
@@ -178,6 +219,32 @@ class VastCloud(SandboxCloud):
         self.set_state(instance, "terminated")
         return Response.json({"success": True})
 
+    def request_logs(self, request: Request, key: str, instance_id: str) -> Response:
+        try:
+            body = request.json() or {}
+            tail = int(str(body.get("tail", "1000")))
+            if tail < 0:
+                raise ValueError("tail must not be negative")
+            pattern = re.compile(str(body["filter"])) if body.get("filter") else None
+        except (ValueError, TypeError, re.error) as exc:
+            return _error(400, "invalid_args", f"bad log request: {exc}")
+        instance = self.owned(key, instance_id)
+        if instance is None:
+            return _error(404, "invalid_id", f"Instance {instance_id} not found.")
+        daemon = str(body.get("daemon_logs")).lower() == "true"
+        kept = [text for text in self._log_texts(instance, daemon, tail) if pattern is None or pattern.search(text)]
+        token = secrets.token_hex(16)  # `docker logs --tail N | grep filter`, uploaded under an unguessable name
+        self.log_results[token] = (time.monotonic() + self.log_upload_s, "".join(f"{text}\n" for text in kept))
+        while len(self.log_results) > KEPT_LOG_RESULTS:
+            self.log_results.popitem(last=False)
+        host = request.headers.get("host", "127.0.0.1")
+        return Response.json({"success": True, "result_url": f"http://{host}/{self.name}/instance_logs/{token}.log"})
+
+    def _log_texts(self, instance: SimInstance, daemon: bool, tail: int) -> list[str]:
+        if daemon:
+            return [f"instance {instance.id}: {self._states(instance)[2]}"][-tail:] if tail else []
+        return [text for _, text in window(instance.extra["workload"].output(instance, self.now()), tail=tail)]
+
     def current_user(self, request: Request, key: str) -> Response:
         return Response.json({"id": 4242, "username": "sandbox", "email": "sandbox@example.com", "credit": 42.0,
                               "can_pay": True, "has_billing": True})
@@ -195,7 +262,7 @@ class VastCloud(SandboxCloud):
             "gpu_name": machine["gpu_name"], "num_gpus": machine["num_gpus"], "gpu_ram": machine["gpu_ram"],
             "dph_total": instance.extra["dph"], "is_bid": spec["spot"], "geolocation": machine["geolocation"],
             "extra_env": [[k, v] for k, v in (spec.get("env") or {}).items()], "onstart": spec.get("onstart"),
-            "ssh_host": f"ssh{1 + int(hash_unit(instance.id) * 8)}.vast.ai", "ssh_port": instance.extra["ssh_port"],
+            "ssh_host": ssh.HOST, "ssh_port": instance.extra["ssh_port"],
             "public_ipaddr": machine["public_ipaddr"], "ports": self._ports(instance) if running else None,
             "start_date": instance.created_at, "gpu_util": 0.41 if running else None,
             "gpu_temp": 55.0 if running else None, "cpu_util": 0.07 if running else None,
@@ -213,6 +280,8 @@ class VastCloud(SandboxCloud):
             return None, "running", "Creating instance."
         if elapsed < instance.boot_s:
             return "loading", "running", f"Pulling {instance.spec.get('image')}"
+        if instance.extra["workload"].exited(instance, self.now()):
+            return "exited", "running", "Container exited."
         return "running", "running", f"success, running {instance.spec.get('image')}/ssh"
 
     def _ports(self, instance: SimInstance) -> dict:

@@ -6,7 +6,7 @@ import uuid
 import httpx
 import pytest
 
-from providers.adapters.base import (AuthError, CapacityError, InstanceSpec, InstanceStatus, NotFound, NotSupported,
+from providers.adapters.base import (AuthError, CapacityError, InstanceSpec, InstanceStatus, NotFound,
                                      ProviderError, ProviderUnavailable, RateLimited)
 from providers.adapters.vast import STORAGE_GB, VastAdapter
 from providers.tests.adapter_helpers import adapter_fixture, cloud_fixture, sandbox_adapter
@@ -128,7 +128,7 @@ async def test_lifecycle_create_running_stop_start_restart_terminate(adapter, cl
     assert running.status is InstanceStatus.RUNNING and "loading" in seen
     assert running.ports[22] > 0 and 8080 in running.ports
     ssh = await adapter.ssh_info(created.instance_id)
-    assert (ssh.host, ssh.port, ssh.user) == (running.ssh_host, running.ssh_port, "root") and ssh.host.endswith(".vast.ai")
+    assert (ssh.host, ssh.port, ssh.user) == (running.ssh_host, running.ssh_port, "root") and ssh.host == "127.0.0.1"
     assert {m.name for m in await adapter.fetch_metrics(created.instance_id)} >= {"gpu_util_percent", "cpu_percent"}
 
     await adapter.stop(created.instance_id)
@@ -187,8 +187,7 @@ async def test_a_bid_under_the_minimum_is_refused(adapter, cloud):
 # --- capabilities --------------------------------------------------------------------------------
 
 
-async def test_capabilities_are_honest(adapter):
+def test_capabilities_are_honest():
     caps = VastAdapter.capabilities
-    assert (caps.spot, caps.stop_start, caps.restart, caps.ssh, caps.metrics, caps.logs) == (True,) * 5 + (False,)
-    with pytest.raises(NotSupported, match="Vast.ai logs"):
-        await adapter.fetch_logs("1")
+    assert (caps.spot, caps.stop_start, caps.restart, caps.ssh, caps.metrics, caps.logs) == (True,) * 6
+    assert caps.reason("fetch_logs") is None  # request_logs + result_url: test_vast_logs.py
